@@ -1,0 +1,220 @@
+"""Build steps of the tutorial site, run by MkDocs (``hooks:`` in mkdocs.yml).
+
+1. KaTeX renders the maths in the reader's browser with no outside request. It is installed from the npm
+   registry into ``docs/node_modules`` (pinned by ``docs/package.json`` and ``docs/package-lock.json``) the
+   first time the site is built, and its files are added to the site under ``assets/katex/``.
+2. Every lesson runs in quick mode, as a student would run it; what it prints and the figures it saves land in
+   ``docs/generated/lesson-NN/``, which the pages show. A lesson runs again only when it or the package
+   changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
+3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
+   frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+log = logging.getLogger("mkdocs.hooks.tinygrad_edu")
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+GENERATED = DOCS / "generated"
+LESSONS = REPO / "lessons"
+PACKAGE = REPO / "tinygrad_edu"
+KATEX = DOCS / "node_modules" / "katex"
+# Paths inside KaTeX's dist/ folder that the site needs, and where mkdocs.yml expects them.
+KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js")
+KATEX_SITE_DIR = "assets/katex"
+WALKTHROUGH = re.compile(r"^<!-- walkthrough: (?P<folder>\S+) -->$", re.MULTILINE)
+# The frames of a walkthrough and, optionally, one caption per frame (a line each).
+FRAME_GLOB = "*.svg"
+CAPTIONS_FILE = "captions.txt"
+LESSON_TIMEOUT_S = 600
+
+
+# --- 1. KaTeX -------------------------------------------------------------------------------------------
+
+
+def _pinned_katex_version() -> str:
+    return json.loads((DOCS / "package.json").read_text())["dependencies"]["katex"]
+
+
+def _installed_katex_version() -> str | None:
+    manifest = KATEX / "package.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text()).get("version")
+
+
+def ensure_katex() -> None:
+    """Install the pinned KaTeX into docs/node_modules with npm, unless it is already there."""
+    wanted = _pinned_katex_version()
+    if _installed_katex_version() == wanted and all((KATEX / "dist" / name).is_file() for name in KATEX_FILES):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise PluginError(
+            "The site renders its maths with KaTeX, installed from the npm registry at build time, "
+            "but `npm` is not on PATH. Install Node.js and npm (Debian: apt-get install npm), then build again."
+        )
+    command = [npm, "ci" if (DOCS / "package-lock.json").is_file() else "install", "--no-audit", "--no-fund"]
+    log.info("Installing KaTeX %s into docs/node_modules: %s", wanted, " ".join(command[1:]))
+    result = subprocess.run(command, cwd=DOCS, capture_output=True, text=True)
+    if result.returncode != 0 or _installed_katex_version() != wanted:
+        raise PluginError(
+            f"`npm {command[1]}` in {DOCS} did not install katex {wanted} (exit {result.returncode}):\n"
+            f"{result.stderr[-2000:]}"
+        )
+
+
+def katex_site_files(config: MkDocsConfig) -> list[File]:
+    """KaTeX's script, stylesheet, auto-render extension and fonts, as files of the site."""
+    dist = KATEX / "dist"
+    names = list(KATEX_FILES) + sorted(p.relative_to(dist).as_posix() for p in (dist / "fonts").iterdir())
+    return [
+        File.generated(config, f"{KATEX_SITE_DIR}/{name}", abs_src_path=str(dist / name)) for name in names
+    ]
+
+
+# --- 2. Lesson outputs ----------------------------------------------------------------------------------
+
+
+def lesson_scripts() -> list[Path]:
+    """The numbered lesson scripts, in order."""
+    return sorted(LESSONS.glob("[0-9][0-9]_*.py"))
+
+
+def lesson_output_dir(script: Path) -> Path:
+    """``lessons/07_training_mnist.py`` -> ``docs/generated/lesson-07``."""
+    return GENERATED / f"lesson-{script.name[:2]}"
+
+
+def _stamp(script: Path) -> str:
+    """A digest of everything the lesson's output depends on: the script and the package's source."""
+    digest = hashlib.sha256(b"quick\0")
+    for path in [script, *sorted(PACKAGE.rglob("*.py"))]:
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _lesson_environment() -> dict[str, str]:
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    # The canonical MNIST files sit in ../shared/mnist beside the project root (as in CI).
+    shared_mnist = REPO.parent / "shared" / "mnist"
+    if "TINYGRAD_EDU_DATA" not in env and shared_mnist.is_dir():
+        env["TINYGRAD_EDU_DATA"] = str(shared_mnist)
+    return env
+
+
+def run_lesson(script: Path) -> bool:
+    """Run one lesson in quick mode into docs/generated/lesson-NN; return False when it was already up to date.
+
+    The lesson runs in an empty folder with its default output folder, so the paths it prints are the ones a
+    student sees (``out/lesson-NN/...``); its stdout is kept as ``output.txt`` for the page to show.
+    """
+    target = lesson_output_dir(script)
+    stamp = _stamp(script)
+    stamp_file = target / ".stamp"
+    if stamp_file.is_file() and stamp_file.read_text() == stamp:
+        return False
+    with tempfile.TemporaryDirectory(prefix="tinygrad-edu-docs-") as workdir:
+        result = subprocess.run(
+            [sys.executable, str(script), "--quick"],
+            cwd=workdir,
+            env=_lesson_environment(),
+            capture_output=True,
+            text=True,
+            timeout=LESSON_TIMEOUT_S,
+        )
+        if result.returncode != 0:
+            raise PluginError(
+                f"lessons/{script.name} failed (exit {result.returncode}) while building the docs. "
+                f"Run `python lessons/{script.name} --quick` to see why. Its last output:\n"
+                f"{(result.stdout + result.stderr)[-3000:]}"
+            )
+        produced = Path(workdir) / "out" / target.name
+        if target.exists():
+            shutil.rmtree(target)
+        if produced.is_dir():
+            shutil.copytree(produced, target)
+        else:
+            target.mkdir(parents=True)
+    (target / "output.txt").write_text(result.stdout)
+    stamp_file.write_text(stamp)
+    return True
+
+
+def generate_lesson_outputs() -> None:
+    """Run every lesson whose output is out of date, two at a time."""
+    scripts = lesson_scripts()
+    GENERATED.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ran = [s.name for s, fresh in zip(scripts, pool.map(run_lesson, scripts)) if fresh]
+    if ran:
+        log.info("Ran the lessons %s in quick mode for the site's figures", ", ".join(ran))
+
+
+# --- 3. Walkthroughs ------------------------------------------------------------------------------------
+
+
+def walkthrough_markdown(folder: str, page: Page) -> str:
+    """The markdown of a step-through over the SVG frames in ``docs/<folder>``, with paths relative to the page."""
+    frames_dir = DOCS / folder
+    frames = sorted(frames_dir.glob(FRAME_GLOB))
+    if not frames:
+        raise PluginError(f"{page.file.src_uri}: the walkthrough folder docs/{folder} has no {FRAME_GLOB} frames")
+    captions_path = frames_dir / CAPTIONS_FILE
+    captions = captions_path.read_text().splitlines() if captions_path.is_file() else []
+    page_dir = (DOCS / page.file.src_uri).parent
+    lines = ['<div class="walkthrough" markdown>', ""]
+    for index, frame in enumerate(frames):
+        caption = captions[index] if index < len(captions) else frame.stem
+        link = Path(os.path.relpath(frame, page_dir)).as_posix()
+        lines += [
+            '<figure class="walkthrough-frame" markdown>',
+            f"![{caption}]({link})",
+            f"<figcaption>{caption}</figcaption>",
+            "</figure>",
+            "",
+        ]
+    lines.append("</div>")
+    return "\n".join(lines)
+
+
+# --- MkDocs events --------------------------------------------------------------------------------------
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    # Snippet paths are relative to the repository root, wherever `mkdocs` is started from.
+    config.mdx_configs.setdefault("pymdownx.snippets", {})["base_path"] = [str(REPO)]
+    return config
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    ensure_katex()
+    generate_lesson_outputs()
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    for file in katex_site_files(config):
+        files.append(file)
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    return WALKTHROUGH.sub(lambda match: walkthrough_markdown(match["folder"], page), markdown)

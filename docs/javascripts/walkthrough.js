@@ -1,0 +1,44 @@
+// A step-through over the frames of a <div class="walkthrough">: one frame shown at a time, with
+// previous/next buttons, a slider and the arrow keys. docs/hooks.py writes the frames into the page.
+function setUpWalkthrough(container) {
+  const frames = Array.from(container.querySelectorAll(".walkthrough-frame"));
+  if (frames.length === 0 || container.dataset.ready) return;
+  container.dataset.ready = "true";
+  const controls = document.createElement("div");
+  controls.className = "walkthrough-controls";
+  controls.innerHTML =
+    '<button type="button" class="md-button walkthrough-prev" aria-label="Previous step">&larr; Previous</button>' +
+    '<input type="range" class="walkthrough-slider" min="0" step="1" aria-label="Step">' +
+    '<button type="button" class="md-button walkthrough-next" aria-label="Next step">Next &rarr;</button>' +
+    '<span class="walkthrough-counter" aria-live="polite"></span>';
+  container.prepend(controls);
+  const previous = controls.querySelector(".walkthrough-prev");
+  const next = controls.querySelector(".walkthrough-next");
+  const slider = controls.querySelector(".walkthrough-slider");
+  const counter = controls.querySelector(".walkthrough-counter");
+  slider.max = String(frames.length - 1);
+  let current = 0;
+
+  function show(index) {
+    current = Math.max(0, Math.min(frames.length - 1, index));
+    frames.forEach((frame, i) => { frame.hidden = i !== current; });
+    slider.value = String(current);
+    counter.textContent = `Step ${current + 1} of ${frames.length}`;
+    previous.disabled = current === 0;
+    next.disabled = current === frames.length - 1;
+  }
+
+  previous.addEventListener("click", () => show(current - 1));
+  next.addEventListener("click", () => show(current + 1));
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  container.tabIndex = 0;
+  container.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowLeft") { show(current - 1); event.preventDefault(); }
+    if (event.key === "ArrowRight") { show(current + 1); event.preventDefault(); }
+  });
+  show(0);
+}
+
+document$.subscribe(({ body }) => {
+  body.querySelectorAll(".walkthrough").forEach(setUpWalkthrough);
+});

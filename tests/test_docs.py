@@ -1,0 +1,234 @@
+"""The tutorial site: it builds with ``mkdocs build --strict``, and in a real browser (Debian's Chromium, driven
+by Playwright) every page loads offline, renders its maths, shows its figures, searches and steps through the
+backward walkthrough.
+
+The build runs the hook in docs/hooks.py, so it also installs KaTeX with npm and runs every lesson in quick
+mode (lesson 7 trains on MNIST, hence the ``mnist_dir`` fixture).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOST = "127.0.0.1"
+# Pages whose figures include a computation graph drawn by Graphviz (an SVG image).
+GRAPH_PAGES = ("lessons/02-computation-graph/", "lessons/06-network-graph/")
+WALKTHROUGH_PAGE = "lessons/06-network-graph/"
+
+
+def lesson_pages() -> list[str]:
+    """The site path of every lesson page, from the markdown files (``lessons/01-chain-rule/``...)."""
+    return sorted(f"lessons/{p.stem}/" for p in (REPO / "docs" / "lessons").glob("[0-9][0-9]-*.md"))
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
+    """Build the site strictly into a temporary folder, as CI and a student would."""
+    site_dir = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, TINYGRAD_EDU_DATA=str(mnist_dir))
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    print(f"mkdocs build --strict took {time.perf_counter() - started:.1f} s")
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout[-3000:]}{result.stderr[-6000:]}"
+    return site_dir
+
+
+def test_build_is_strict_and_complete(built_site: Path) -> None:
+    for page in ["", "derivations/", "api/", *lesson_pages()]:
+        assert (built_site / page / "index.html").is_file(), f"page {page or 'home'} missing from the site"
+    # KaTeX and its fonts are shipped inside the site, never fetched from a CDN.
+    katex = built_site / "assets" / "katex"
+    assert (katex / "katex.min.js").stat().st_size > 100_000
+    assert (katex / "contrib" / "auto-render.min.js").is_file()
+    assert list((katex / "fonts").glob("KaTeX_Main-Regular.woff2"))
+    # Nothing in the pages points at another server for a script, a stylesheet or a font.
+    for html in built_site.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        for marker in ('src="http', "src='http", 'href="https://fonts', "cdn.jsdelivr", "unpkg.com"):
+            assert marker not in text, f"{html.relative_to(built_site)} refers to an outside resource ({marker})"
+    # The code on the pages is included from the lesson files, so it is the code that ran.
+    lesson_1 = (built_site / "lessons" / "01-chain-rule" / "index.html").read_text(encoding="utf-8")
+    assert "f_prime_by_autodiff" in lesson_1
+    assert "--8&lt;--" not in lesson_1 and "--8<--" not in lesson_1
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site: Path):
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright drives the browser: pip install -e '.[dev]'")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on PATH: install Debian's chromium package (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page opened in a fresh browser context that records console errors and every request."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.context = browser.new_context(service_workers="block")
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.goto(url, wait_until="load")
+        # Every image (figures, graph SVGs) finished loading, one way or the other.
+        self.page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).hostname == LOCAL_HOST:
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def close(self) -> None:
+        self.context.close()
+
+    def assert_clean(self) -> None:
+        assert self.outside == [], f"requests left {LOCAL_HOST}: {self.outside}"
+        assert self.errors == [], f"console errors: {self.errors}"
+
+    def images(self) -> list[dict]:
+        return self.page.eval_on_selector_all(
+            "article img",
+            "images => images.map(i => ({src: i.getAttribute('src'), width: i.naturalWidth, hidden: !!i.closest('[hidden]')}))",
+        )
+
+    def screenshot(self, name: str) -> None:
+        folder = os.environ.get("TINYGRAD_EDU_SCREENSHOTS")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(Path(folder) / f"{name.strip('/').replace('/', '_') or 'home'}.png"), full_page=True)
+
+
+@pytest.fixture
+def visit(browser, site_url):
+    opened: list[Visit] = []
+
+    def open_page(path: str) -> Visit:
+        opened.append(Visit(browser, site_url + path))
+        return opened[-1]
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+@pytest.mark.parametrize("path", lesson_pages())
+def test_lesson_page_in_browser(visit, path: str) -> None:
+    page = visit(path)
+    page.screenshot(path)
+    page.assert_clean()
+    # Maths rendered by KaTeX, without a parse error.
+    assert page.page.locator(".arithmatex .katex").count() > 0, "no maths rendered by KaTeX"
+    assert page.page.locator(".katex-error").count() == 0
+    # Figures from the lessons are displayed (a decoded image has a natural width).
+    figures = [image for image in page.images() if "generated/" in (image["src"] or "")]
+    assert figures, "no figure made by the lesson on the page"
+    broken = [image["src"] for image in figures if image["width"] == 0 and not image["hidden"]]
+    assert broken == [], f"figures that did not load: {broken}"
+    if path in GRAPH_PAGES:
+        graphs = [image for image in figures if image["src"].endswith(".svg") and image["width"] > 0]
+        assert graphs, "no graph SVG displayed"
+    # The code shown is included from the lesson script (a code block with a copy button).
+    assert page.page.locator("article .highlight code").count() > 0
+
+
+@pytest.mark.parametrize("path", ["", "derivations/", "api/tensor/"])
+def test_other_pages_in_browser(visit, path: str) -> None:
+    page = visit(path)
+    page.screenshot(path)
+    page.assert_clean()
+    if path == "derivations/":
+        assert page.page.locator(".arithmatex .katex").count() > 30
+        assert page.page.locator(".katex-error").count() == 0
+    if path.startswith("api/"):
+        assert page.page.locator(".doc-heading").count() > 3, "no API entries generated from the docstrings"
+
+
+def test_search_finds_a_lesson(visit) -> None:
+    page = visit("")
+    page.page.click("label[for='__search']")
+    page.page.fill("input.md-search__input", "softmax")
+    result = page.page.wait_for_selector(".md-search-result__item", timeout=15_000)
+    assert result is not None
+    assert "softmax" in page.page.inner_text(".md-search-result").lower()
+    page.assert_clean()
+
+
+def test_walkthrough_steps_through_frames(visit) -> None:
+    page = visit(WALKTHROUGH_PAGE)
+    shown = "document.querySelector('.walkthrough-frame:not([hidden]) img').getAttribute('src')"
+    counter = page.page.locator(".walkthrough-counter")
+    first = page.page.evaluate(shown)
+    assert counter.inner_text().startswith("Step 1 of ")
+    total = int(counter.inner_text().rsplit(" ", 1)[1])
+    assert total > 2
+    assert page.page.locator(".walkthrough-prev").is_disabled()
+    page.page.click(".walkthrough-next")
+    second = page.page.evaluate(shown)
+    assert second != first, "the next button did not change the frame"
+    assert counter.inner_text() == f"Step 2 of {total}"
+    assert page.page.evaluate("document.querySelector('.walkthrough-frame:not([hidden]) img').naturalWidth") > 0
+    page.page.click(".walkthrough-prev")
+    assert page.page.evaluate(shown) == first
+    page.assert_clean()
+
+
+def test_palette_toggle_switches_to_dark(visit) -> None:
+    page = visit("")
+    before = page.page.get_attribute("body", "data-md-color-scheme")
+    page.page.click("form[data-md-component='palette'] label:visible")
+    after = page.page.get_attribute("body", "data-md-color-scheme")
+    assert {before, after} == {"default", "slate"}
+    page.assert_clean()
