@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def lesson_number(script_file: str | os.PathLike[str]) -> str:
     """The two-digit number of a lesson script: ``lessons/03_tensors.py`` -> ``"03"``."""
@@ -58,7 +60,7 @@ def lesson_arguments(
         parser.add_argument(flag, **options)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"Lesson {number}: {description}")
+    print(f"Lesson {int(number)}: {description}")
     print(f"Figures and files go to {display_path(args.out)}/")
     return args
 
@@ -82,11 +84,11 @@ def heading(title: str) -> None:
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], float_format: str = ".3e") -> str:
     """Lay out rows as an aligned text table; floats use ``float_format``.
 
-    >>> print(format_table(["x", "f(x)"], [[1, 0.5], [10, 2.25]], float_format=".2f"))
-     x  f(x)
-    --  ----
-     1  0.50
-    10  2.25
+    >>> print(format_table(["name", "x", "f(x)"], [["one", 1, 0.5], ["ten", 10, 2.25]], float_format=".2f"))
+    name   x  f(x)
+    ----  --  ----
+    one    1  0.50
+    ten   10  2.25
     """
 
     def cell(value: Any) -> str:
@@ -94,11 +96,17 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], float_fo
             return format(value, float_format)
         return str(value)
 
+    def align(text: str, width: int, value: Any) -> str:
+        # Numbers line up on the right, words read from the left.
+        return text.rjust(width) if isinstance(value, (int, float, np.number)) else text.ljust(width)
+
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
+    numeric = [bool(rows) and isinstance(rows[0][i], (int, float, np.number)) for i in range(len(headers))]
+    lines = ["  ".join(h.rjust(w) if n else h.ljust(w) for h, w, n in zip(headers, widths, numeric)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    lines += ["  ".join(align(c, w, v) for c, w, v in zip(row, widths, values)).rstrip()
+              for row, values in zip(cells, rows)]
     return "\n".join(lines)
 
 
