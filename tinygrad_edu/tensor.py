@@ -493,11 +493,9 @@ class Tensor:
             # Promote 1-D operands to matrices so one formula serves every case.
             a2 = a.data[None, :] if a.ndim == 1 else a.data
             b2 = b.data[:, None] if b.ndim == 1 else b.data
-            g2 = g
+            g2 = np.expand_dims(g, -1) if b.ndim == 1 else g
             if a.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
-            if b.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
             grad_a = grad_b = None
             if a.requires_grad:
                 grad_a = sum_to_shape(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
