@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from tinygrad_edu import __version__
 
 # name -> (module that implements it, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("tinygrad_edu.compare", "compare hand-derived backprop with autodiff and finite differences, gradient by gradient"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

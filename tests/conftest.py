@@ -1,0 +1,39 @@
+"""Shared fixtures. ``mnist_dir`` finds the real MNIST files or skips the test with the reason."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mnist_candidates() -> list[Path]:
+    """Where the MNIST folder may be: $TINYGRAD_EDU_DATA if set, else ../shared/mnist beside the project root."""
+    if os.environ.get("TINYGRAD_EDU_DATA"):
+        return [Path(os.environ["TINYGRAD_EDU_DATA"]).expanduser()]
+    # CI checks the project out beside shared/; development worktrees sit one level deeper (wt/<branch>).
+    return [PROJECT_ROOT.parent / "shared" / "mnist", PROJECT_ROOT.parent.parent / "shared" / "mnist"]
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The folder holding the four MNIST files; skips the test (with where it looked) when absent."""
+    from tinygrad_edu.data.mnist import find_idx_files
+
+    candidates = _mnist_candidates()
+    for folder in candidates:
+        if folder.is_dir() and all(find_idx_files(folder).values()):
+            return folder
+    looked = ", ".join(str(p) for p in candidates)
+    pytest.skip(f"real MNIST not found (looked in {looked}); set TINYGRAD_EDU_DATA to the folder of the 4 files")
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir: Path):
+    """The real MNIST data set (loaded once per session, never downloaded)."""
+    from tinygrad_edu.data import load_mnist
+
+    return load_mnist(mnist_dir, download=False)

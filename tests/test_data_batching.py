@@ -1,0 +1,99 @@
+"""one_hot, the seeded validation split, standardisation, the seeded shuffling batch iterator, cache folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_edu.data import BatchIterator, default_cache_dir, one_hot, resolve_data_dir, standardize, train_val_split
+from tinygrad_edu.errors import ShapeError
+
+X = np.arange(50, dtype=np.float32).reshape(25, 2)
+Y = np.arange(25)
+
+
+def test_one_hot():
+    encoded = one_hot(np.array([2, 0, 9]))
+    assert encoded.dtype == np.float32 and encoded.shape == (3, 10)
+    assert encoded.sum(axis=1).tolist() == [1, 1, 1] and encoded.argmax(axis=1).tolist() == [2, 0, 9]
+
+
+@pytest.mark.parametrize("labels, error", [(np.array([0, 10]), ValueError), (np.array([[1]]), ShapeError),
+                                           (np.array([0.5]), ShapeError)])
+def test_one_hot_rejects_bad_labels(labels, error):
+    with pytest.raises(error, match="one_hot"):
+        one_hot(labels)
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    xt, yt, xv, yv = train_val_split(X, Y, val_size=5, seed=3)
+    assert len(yv) == 5 and len(yt) == 20
+    assert sorted(np.concatenate([yt, yv]).tolist()) == Y.tolist()
+    np.testing.assert_array_equal(xt[:, 0], yt * 2)  # images stay paired with their labels
+    assert train_val_split(X, Y, 5, seed=3)[3].tolist() == yv.tolist()
+    assert train_val_split(X, Y, 5, seed=4)[3].tolist() != yv.tolist()
+    assert len(train_val_split(X, Y, 0.2)[3]) == 5
+
+
+def test_split_rejects_mismatched_or_too_big():
+    with pytest.raises(ShapeError, match="25 images but 24 labels"):
+        train_val_split(X, Y[:-1])
+    with pytest.raises(ValueError, match="val_size=25"):
+        train_val_split(X, Y, 25)
+
+
+def test_standardize_with_training_statistics():
+    train, test = standardize(X, X[:3] + 1)
+    mean, std = X.mean(), X.std()
+    assert abs(train.mean()) < 1e-6 and abs(train.std() - 1) < 1e-6
+    np.testing.assert_allclose(test, (X[:3] + 1 - mean) / std, rtol=1e-6)
+
+
+def test_batches_cover_each_example_once_per_epoch_in_a_new_order():
+    batches = BatchIterator(X, Y, batch_size=7, seed=0)
+    assert len(batches) == 4
+    epochs = [[yb for _, yb in batches] for _ in range(2)]
+    for epoch in epochs:
+        assert [len(b) for b in epoch] == [7, 7, 7, 4]
+        assert sorted(np.concatenate(epoch).tolist()) == Y.tolist()
+    assert np.concatenate(epochs[0]).tolist() != np.concatenate(epochs[1]).tolist()
+    for xb, yb in batches:
+        np.testing.assert_array_equal(xb[:, 0], yb * 2)
+
+
+def test_batches_same_seed_same_order():
+    def order(seed):
+        it = BatchIterator(X, Y, 4, seed=seed)
+        return [np.concatenate([yb for _, yb in it]).tolist() for _ in range(3)]
+
+    assert order(5) == order(5) and order(5) != order(6)
+
+
+def test_batches_options():
+    assert len(BatchIterator(X, Y, 7, drop_last=True)) == 3
+    assert [yb.tolist() for _, yb in BatchIterator(X, Y, 10, shuffle=False)][2] == list(range(20, 25))
+    full = list(BatchIterator(X, Y, None))
+    assert len(full) == 1 and full[0][0] is X
+    with pytest.raises(ValueError, match="positive int or None"):
+        BatchIterator(X, Y, 0)
+
+
+def test_cache_dir_and_data_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "tinygrad_edu"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == Path.home() / ".cache" / "tinygrad_edu"
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert default_cache_dir() == Path.home() / "Library" / "Caches" / "tinygrad_edu"
+    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "tinygrad_edu" / "Cache"
+
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(tmp_path / "env"))
+    assert resolve_data_dir() == tmp_path / "env"
+    assert resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv("TINYGRAD_EDU_DATA")
+    assert resolve_data_dir() == tmp_path / "tinygrad_edu" / "Cache" / "mnist"

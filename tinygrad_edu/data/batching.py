@@ -1,0 +1,123 @@
+"""Turning a data set into what training consumes: one-hot targets, a validation split, shuffled batches."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from tinygrad_edu.errors import ShapeError
+
+
+def one_hot(labels: np.ndarray, num_classes: int = 10, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """Encode integer labels as one-hot rows: ``Y[i, labels[i]] = 1``, every other entry 0.
+
+    Args:
+        labels: ``(N,)`` integers in ``0..num_classes-1``.
+        num_classes: the number of columns C.
+        dtype: the dtype of the result.
+
+    Returns:
+        ``(N, C)`` array.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ShapeError(f"one_hot: labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: labels must lie in 0..{num_classes - 1}, got values from {labels.min()} to {labels.max()}"
+        )
+    encoded = np.zeros((labels.size, num_classes), dtype=dtype)
+    encoded[np.arange(labels.size), labels] = 1
+    return encoded
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> None:
+    if len(images) != len(labels):
+        raise ShapeError(f"{where}: {len(images)} images but {len(labels)} labels; they must match one to one")
+
+
+def train_val_split(
+    images: np.ndarray, labels: np.ndarray, val_size: int | float = 5000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split off a random validation set, reproducibly.
+
+    Args:
+        images: ``(N, ...)`` inputs.
+        labels: ``(N,)`` targets.
+        val_size: number of validation examples, or a fraction of N if a float in (0, 1).
+        seed: seed of the permutation; the same seed gives the same split.
+
+    Returns:
+        ``(train_images, train_labels, val_images, val_labels)``.
+    """
+    _check_pair(images, labels, "train_val_split")
+    n = len(images)
+    n_val = round(val_size * n) if isinstance(val_size, float) else int(val_size)
+    if not 0 <= n_val < n:
+        raise ValueError(f"train_val_split: val_size={val_size} gives {n_val} validation examples out of {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    val, train = order[:n_val], order[n_val:]
+    return images[train], labels[train], images[val], labels[val]
+
+
+def standardize(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return ``(x - mean) / std`` for ``train`` and each of ``others``, with the mean and std of ``train``.
+
+    One scalar mean and std over all pixels (for MNIST in [0, 1]: about 0.1307 and 0.3081), so the
+    validation and test sets are transformed exactly like the training set.
+    """
+    mean = np.float32(train.mean(dtype=np.float64))
+    std = np.float32(train.std(dtype=np.float64)) or np.float32(1)
+    return tuple(((x - mean) / std).astype(np.float32, copy=False) for x in (train, *others))
+
+
+class BatchIterator:
+    """Mini-batches ``(images, labels)`` over a data set, reshuffled at each pass, reproducibly.
+
+    ``for xb, yb in batches:`` walks one epoch; the next ``for`` walks the next epoch with a new
+    permutation drawn from the same seeded generator, so a run is identical from one launch to the next.
+
+    Args:
+        images: ``(N, ...)`` inputs.
+        labels: ``(N,)`` targets.
+        batch_size: examples per batch; None means the whole set in one batch (full-batch gradient descent).
+        shuffle: draw a new random order every epoch (else keep the data order).
+        seed: seed of the shuffling generator.
+        drop_last: skip the last batch if it is smaller than ``batch_size``.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int | None = 128,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        _check_pair(images, labels, "BatchIterator")
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"BatchIterator: batch_size must be a positive int or None (full batch), got {batch_size!r}")
+        self.images, self.labels = images, labels
+        self.batch_size = len(images) if batch_size is None else int(batch_size)
+        self.shuffle, self.drop_last = shuffle, drop_last
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n = len(self.images)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = len(self.images)
+        if self.batch_size >= n:  # one batch: its order does not change the gradient, skip the copy
+            if len(self):
+                yield self.images, self.labels
+            return
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.images[index], self.labels[index]

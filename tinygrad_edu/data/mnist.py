@@ -1,0 +1,302 @@
+"""MNIST: find it, download it if needed, read it, check it.
+
+Where the files are looked for, in order:
+
+1. the ``data_dir`` argument (``--data-dir`` on the command line);
+2. the environment variable ``TINYGRAD_EDU_DATA``;
+3. the platform cache folder: ``$XDG_CACHE_HOME/tinygrad_edu/mnist`` or ``~/.cache/tinygrad_edu/mnist``
+   on Linux, ``~/Library/Caches/tinygrad_edu/mnist`` on macOS, ``%LOCALAPPDATA%\\tinygrad_edu\\Cache\\mnist``
+   on Windows.
+
+The folder may hold the four original IDX files (gzip or uncompressed) or the two CSV files
+``mnist_train.csv`` / ``mnist_test.csv`` (Kaggle layout). If neither is there, the four IDX files are
+downloaded from the mirrors in :data:`MNIST_MIRRORS` (override with ``TINYGRAD_EDU_MNIST_MIRRORS``, a
+comma-separated list of base URLs), each checked against its md5 checksum.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinygrad_edu.data.batching import standardize as standardize_images
+from tinygrad_edu.data.digits_csv import read_digits_csv
+from tinygrad_edu.data.download import download
+from tinygrad_edu.data.errors import DataFileError, DownloadError
+from tinygrad_edu.data.idx import read_idx
+from tinygrad_edu.errors import TinygradEduError
+
+DATA_ENV_VAR = "TINYGRAD_EDU_DATA"
+MIRRORS_ENV_VAR = "TINYGRAD_EDU_MNIST_MIRRORS"
+
+# Base URLs, tried in this order. Each serves the four files below under their original names.
+MNIST_MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+# role -> (original file name, md5 of the gzip file)
+MNIST_FILES: dict[str, tuple[str, str]] = {
+    "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+MNIST_CSV_FILES: dict[str, str] = {"train": "mnist_train.csv", "test": "mnist_test.csv"}
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+
+
+class MnistNotFoundError(TinygradEduError, FileNotFoundError):
+    """MNIST is not in the data folder and downloading was disabled."""
+
+
+@dataclass(repr=False)
+class Mnist:
+    """The MNIST data set: pixels as float32 in [0, 1] (or standardised), labels as int64 in 0..9.
+
+    Attributes:
+        train_images: ``(60000, 784)`` float32, one flattened 28x28 image per row.
+        train_labels: ``(60000,)`` int64.
+        test_images: ``(10000, 784)`` float32.
+        test_labels: ``(10000,)`` int64.
+        source: the folder the files were read from.
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: Path
+
+    def __repr__(self) -> str:
+        return (
+            f"Mnist(train={self.train_images.shape[0]} images, test={self.test_images.shape[0]} images, "
+            f"pixels {self.train_images.dtype} in [{self.train_images.min():.3g}, {self.train_images.max():.3g}], "
+            f"source={str(self.source)!r})"
+        )
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder of tinygrad_edu on this platform (not created)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "tinygrad_edu" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "tinygrad_edu"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tinygrad_edu"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The MNIST folder: ``data_dir`` if given, else ``$TINYGRAD_EDU_DATA``, else ``<cache>/mnist``."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    if os.environ.get(DATA_ENV_VAR):
+        return Path(os.environ[DATA_ENV_VAR]).expanduser()
+    return default_cache_dir() / "mnist"
+
+
+def mirrors_from_env() -> tuple[str, ...]:
+    """The mirror list: ``$TINYGRAD_EDU_MNIST_MIRRORS`` (comma-separated base URLs) or :data:`MNIST_MIRRORS`."""
+    value = os.environ.get(MIRRORS_ENV_VAR, "")
+    mirrors = tuple(m.strip() for m in value.split(",") if m.strip())
+    return mirrors or MNIST_MIRRORS
+
+
+def _idx_candidates(gz_name: str) -> list[str]:
+    """Names under which an IDX file may be stored: gzip, gunzipped, and Kaggle's dotted variant."""
+    raw_name = gz_name.removesuffix(".gz")
+    dotted = raw_name.replace("-idx", ".idx")  # train-images.idx3-ubyte
+    return [gz_name, raw_name, dotted]
+
+
+def find_idx_files(folder: Path) -> dict[str, Path | None]:
+    """For each role of :data:`MNIST_FILES`, the file found in ``folder`` or None."""
+    return {role: _find_file(folder, gz_name) for role, (gz_name, _) in MNIST_FILES.items()}
+
+
+def _find_file(folder: Path, gz_name: str) -> Path | None:
+    return next((folder / n for n in _idx_candidates(gz_name) if (folder / n).is_file()), None)
+
+
+def _help_text(folder: Path) -> str:
+    needed = "\n".join(f"  {name}  (md5 {md5})" for name, md5 in MNIST_FILES.values())
+    return (
+        f"MNIST needs these four files (gzip as listed, or gunzipped):\n{needed}\n"
+        f"Download them from one of {', '.join(MNIST_MIRRORS)} on a machine with internet, then either\n"
+        f"  - put them in {folder}, or\n"
+        f"  - put them in any folder and pass --data-dir FOLDER (tinygrad-edu train --data-dir FOLDER;"
+        f" in Python load_mnist(data_dir=FOLDER)), or\n"
+        f"  - export {DATA_ENV_VAR}=FOLDER.\n"
+        f"A folder with {MNIST_CSV_FILES['train']} and {MNIST_CSV_FILES['test']} (label, then 784 pixels per line)"
+        " works too."
+    )
+
+
+def download_mnist(
+    folder: str | os.PathLike,
+    mirrors: Sequence[str] | None = None,
+    *,
+    files: dict[str, tuple[str, str]] | None = None,
+    progress: bool = True,
+    timeout: float = 30.0,
+) -> dict[str, Path]:
+    """Download the MNIST files that are missing from ``folder``, each md5-checked, atomically.
+
+    Args:
+        folder: where the files go (created if needed).
+        mirrors: base URLs tried in turn (default: :func:`mirrors_from_env`).
+        files: role -> (file name, md5); default :data:`MNIST_FILES`.
+        progress: show a progress bar per file.
+        timeout: seconds before a silent mirror is abandoned.
+
+    Returns:
+        role -> path of each file.
+
+    Raises:
+        DownloadError: a file could not be fetched from any mirror; the message says what failed
+            and how to provide the files by hand.
+    """
+    folder = Path(folder)
+    mirrors = tuple(mirrors) if mirrors is not None else mirrors_from_env()
+    files = MNIST_FILES if files is None else files
+    paths: dict[str, Path] = {}
+    for role, (name, md5) in files.items():
+        present = _find_file(folder, name)
+        if present is not None:
+            paths[role] = present
+            continue
+        urls = [base.rstrip("/") + "/" + name for base in mirrors]
+        try:
+            paths[role] = download(urls, folder / name, md5, progress=progress, timeout=timeout)
+        except DownloadError as exc:
+            raise DownloadError(f"{exc}\n\n{_help_text(folder)}") from None
+    return paths
+
+
+def _check_labels(labels: np.ndarray, path: Path) -> np.ndarray:
+    bad = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
+    if bad.size:
+        raise DataFileError(
+            f"{path}: label {labels[bad[0]]} at index {bad[0]} is not a digit 0..9 ({bad.size} bad labels). "
+            "Is this an MNIST labels file?"
+        )
+    return labels.astype(np.int64, copy=False)
+
+
+def _check_counts(n_images: int, n_labels: int, images_path: Path, labels_path: Path) -> None:
+    if n_images != n_labels:
+        raise DataFileError(
+            f"{images_path} holds {n_images} images but {labels_path} holds {n_labels} labels; "
+            "they must match one to one. Are the files from different sets (train vs t10k) or truncated?"
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def _read_idx_pair(images_path: Path, labels_path: Path, _stamp: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Read one images/labels pair as uint8 (N, 784) and int64 (N,); cached per file version."""
+    images = read_idx(images_path, expected_ndim=3)
+    if images.shape[1:] != IMAGE_SHAPE or images.dtype != np.uint8:
+        raise DataFileError(
+            f"{images_path}: holds {images.dtype} images of shape {images.shape[1:]}, "
+            f"MNIST images are uint8 of shape {IMAGE_SHAPE}."
+        )
+    labels = _check_labels(read_idx(labels_path, expected_ndim=1), labels_path)
+    _check_counts(len(images), len(labels), images_path, labels_path)
+    images = images.reshape(len(images), -1)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
+
+
+def _stamp(*paths: Path) -> tuple:
+    return tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+
+
+def _read_csv_pair(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = read_digits_csv(path)
+    if labels is None:
+        raise DataFileError(
+            f"{path}: has 784 columns (pixels only, like Kaggle's unlabelled test.csv); training and "
+            "evaluation need labels in the first column (785 columns)."
+        )
+    return images, _check_labels(labels, path)
+
+
+def load_mnist(
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    *,
+    standardize: bool = False,
+    mirrors: Sequence[str] | None = None,
+    progress: bool = True,
+) -> Mnist:
+    """Load MNIST, downloading it into the data folder first if it is not there.
+
+    Args:
+        data_dir: the folder (default ``$TINYGRAD_EDU_DATA``, else the cache folder, see module doc).
+        download: fetch missing files from the mirrors; if False, a missing file is an error.
+        standardize: subtract the training set's mean pixel and divide by its standard deviation
+            (both sets, same statistics) instead of leaving pixels in [0, 1].
+        mirrors: base URLs to download from (default :func:`mirrors_from_env`).
+        progress: show download progress bars.
+
+    Returns:
+        :class:`Mnist` with float32 pixels ``(N, 784)`` and int64 labels ``(N,)``.
+
+    Raises:
+        MnistNotFoundError: files missing and ``download`` is False.
+        DownloadError: files missing and every mirror failed.
+        DataFileError: a file is corrupt (wrong magic number, truncated, counts that disagree, bad CSV).
+    """
+    folder = resolve_data_dir(data_dir)
+    found = find_idx_files(folder)
+    csv_paths = {split: folder / name for split, name in MNIST_CSV_FILES.items()}
+    if all(found.values()):
+        paths = found
+    elif not any(found.values()) and all(p.is_file() for p in csv_paths.values()):
+        paths = None
+    elif download:
+        paths = download_mnist(folder, mirrors, progress=progress)
+    else:
+        missing = ", ".join(MNIST_FILES[role][0] for role, p in found.items() if p is None)
+        raise MnistNotFoundError(f"MNIST files missing from {folder}: {missing}.\n\n{_help_text(folder)}")
+
+    if paths is None:
+        train_x, train_y = _read_csv_pair(csv_paths["train"])
+        test_x, test_y = _read_csv_pair(csv_paths["test"])
+    else:
+        train = paths["train_images"], paths["train_labels"]
+        test = paths["test_images"], paths["test_labels"]
+        train_x, train_y = _read_idx_pair(*train, _stamp(*train))
+        test_x, test_y = _read_idx_pair(*test, _stamp(*test))
+
+    train_images = np.divide(train_x, np.float32(255), dtype=np.float32)
+    test_images = np.divide(test_x, np.float32(255), dtype=np.float32)
+    if standardize:
+        train_images, test_images = standardize_images(train_images, test_images)
+    return Mnist(train_images, train_y.copy(), test_images, test_y.copy(), folder)
+
+
+__all__ = [
+    "Mnist",
+    "MnistNotFoundError",
+    "DataFileError",
+    "DownloadError",
+    "load_mnist",
+    "download_mnist",
+    "default_cache_dir",
+    "resolve_data_dir",
+    "mirrors_from_env",
+    "find_idx_files",
+    "MNIST_FILES",
+    "MNIST_MIRRORS",
+]
