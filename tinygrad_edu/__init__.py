@@ -3,10 +3,10 @@
 >>> from tinygrad_edu import Tensor
 >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
 >>> w = Tensor([[0.5], [-1.0]], requires_grad=True)
->>> loss = (x @ w).relu().sum()
+>>> loss = (x @ w + 2.0).relu().sum()
 >>> loss.backward()
 >>> x.grad.tolist(), w.grad.tolist()
-([[0.0, 0.0], [0.0, 0.0]], [[0.0], [0.0]])
+([[0.5, -1.0], [0.0, 0.0]], [[1.0], [2.0]])
 """
 
 __version__ = "0.1.0"

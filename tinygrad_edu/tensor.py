@@ -1,0 +1,732 @@
+"""The autodiff core: a ``Tensor`` that records the operations made on it, and ``backward``.
+
+How it works, in four lines:
+
+1. Each operation (a method below) computes its result with NumPy (the *forward*), and, when an input
+   requires a gradient, records an :class:`Op` on the result: its name, its inputs, and a ``backward``
+   function, written right next to the forward, that turns the gradient of the result into the gradients
+   of the inputs (the *local chain rule*).
+2. ``loss.backward()`` orders the recorded graph (:func:`topological_order`, an iterative depth-first
+   walk: no recursion, so a 100,000-op chain is fine) and visits it from the loss back to the inputs.
+3. Each visited node hands its complete gradient to its op's ``backward``; the results are **added** into
+   the gradients of the inputs, because a tensor used twice receives a contribution from each use.
+4. Leaves (tensors you created with ``requires_grad=True``) keep their gradient in ``.grad``; so do
+   intermediates on which you called :meth:`Tensor.retain_grad`.
+
+Broadcasting: an op on shapes ``(N, H)`` and ``(H,)`` copies the second operand along the batch axis, so
+its gradient is the *sum* over that axis. :func:`sum_to_shape` is the one place where that happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, Union
+
+import numpy as np
+
+from tinygrad_edu.errors import GradError, ShapeError
+
+ArrayLike = Union["Tensor", np.ndarray, float, int, list, tuple]
+BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Gradient mode (DeZero's Config.enable_backprop)
+# ----------------------------------------------------------------------------------------------------
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Return True when operations record the graph (the default), False inside :class:`no_grad`."""
+    return _GradMode.enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator under which operations record no graph.
+
+    Use it for evaluation and for optimizer updates: results have ``requires_grad=False`` and keep no
+    reference to their inputs, so memory is freed as you go.
+
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self) -> no_grad:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._previous
+
+
+# ----------------------------------------------------------------------------------------------------
+# Graph bookkeeping
+# ----------------------------------------------------------------------------------------------------
+class Op:
+    """A recorded operation: the node between a result tensor and the tensors it was computed from.
+
+    Attributes:
+        name: the operation's name ("matmul", "relu", ...), shown in error messages and graph views.
+        inputs: the input tensors, in order (including constants that need no gradient).
+        backward: maps the gradient of the result to one gradient (or None) per input.
+    """
+
+    __slots__ = ("name", "inputs", "backward")
+
+    def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: BackwardFn) -> None:
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
+
+    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape ``(H,)``, every ``b[j]`` was used N
+    times, so ``dL/db[j] = sum_i dL/dy[i, j]``. In general: sum over the leading axes that ``shape`` lacks,
+    then over the axes where ``shape`` has size 1 but ``grad`` does not.
+
+    Args:
+        grad: gradient with respect to the broadcast result.
+        shape: shape of the input before broadcasting.
+
+    Returns:
+        An array of exactly ``shape``.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    size_one_axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if size_one_axes:
+        grad = grad.sum(axis=size_one_axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor reachable from ``root`` through recorded ops, inputs before results, ``root`` last.
+
+    An iterative depth-first search (a stack instead of recursion), each tensor visited once, so the cost
+    is linear in the size of the graph and a chain of any length works.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = {id(root)}
+    # Each stack entry is (tensor, inputs already pushed?): a tensor is appended after all its inputs.
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        stack.append((tensor, True))
+        if tensor._op is not None:
+            for parent in tensor._op.inputs:
+                if id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack.append((parent, False))
+    return order
+
+
+def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[tuple[Tensor, np.ndarray]]:
+    """Run the backward pass from ``root`` one tensor at a time (this is what ``root.backward()`` does).
+
+    Yields ``(tensor, its gradient)`` for every tensor that receives a gradient, in the order backward
+    processes them (reverse topological order, ``root`` first). When a tensor is yielded its gradient is
+    complete: every use of it downstream has already contributed.
+
+    Args:
+        root: the tensor to differentiate, usually the scalar loss.
+        gradient: dL/droot; defaults to 1 for a scalar ``root``.
+    """
+    if not root.requires_grad:
+        raise GradError(
+            f"backward: this tensor (shape {root.shape}) does not require grad, so there is nothing to "
+            "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
+        )
+    grads: dict[int, np.ndarray] = {id(root): _initial_gradient(root, gradient)}
+    for tensor in reversed(topological_order(root)):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:  # no path from this tensor to root requires a gradient
+            continue
+        if tensor._op is None or tensor._retains_grad:
+            tensor._accumulate_grad(grad)
+        if tensor._op is not None:
+            input_grads = tensor._op.backward(grad)
+            for parent, parent_grad in zip(tensor._op.inputs, input_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                # Add, never overwrite: a tensor used twice gets one contribution per use.
+                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+        yield tensor, grad
+
+
+def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
+    if gradient is None:
+        if root.data.size != 1:
+            raise GradError(
+                f"backward: the tensor has shape {root.shape}, not a single number, so dL/d(tensor) is "
+                "ambiguous. Reduce it to a scalar first (e.g. loss.sum() or loss.mean()), or pass "
+                f"gradient=<array of shape {root.shape}>."
+            )
+        return np.ones(root.shape, dtype=root.dtype)
+    grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ShapeError(
+            f"backward: gradient has shape {grad.shape} but the tensor has shape {root.shape}; "
+            "they must match (the gradient holds dL/d(tensor) for every entry)."
+        )
+    return grad
+
+
+def _shape_error(op: str, a: Tensor, b: Tensor, hint: str) -> ShapeError:
+    return ShapeError(f"{op}: shapes {a.shape} and {b.shape} do not fit. {hint}")
+
+
+_BROADCAST_HINT = (
+    "Broadcasting compares shapes from the right: each pair of sizes must be equal or one of them 1. "
+    "Use reshape (e.g. x.reshape(-1, 1)) to line the axes up."
+)
+
+
+def _normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if any(not -ndim <= a < ndim for a in axes):
+        raise ShapeError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool, shape: tuple[int, ...]) -> np.ndarray:
+    """Broadcast the gradient of a reduction (sum, mean, max) back over the reduced axes."""
+    if not keepdims and axes:
+        grad = np.expand_dims(grad, axes)
+    return np.broadcast_to(grad, shape)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tensor
+# ----------------------------------------------------------------------------------------------------
+class Tensor:
+    """An n-dimensional array that remembers how it was computed, so gradients can flow back through it.
+
+    Args:
+        data: a Tensor, NumPy array, Python number or nested list.
+        requires_grad: record operations on this tensor and keep ``dL/dthis`` in ``.grad`` after backward.
+        dtype: NumPy dtype to store. By default Python floats become float32 (like PyTorch), NumPy arrays
+            keep their dtype (so float64 stays float64), integers stay integers.
+        name: an optional label shown in ``repr`` and in graph pictures (e.g. "W1").
+
+    Attributes:
+        data: the values, a ``np.ndarray``.
+        grad: ``dL/dthis`` after ``backward()`` (same shape as ``data``), or None.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not ndarray.__add__
+
+    def __init__(
+        self,
+        data: ArrayLike,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            array = np.asarray(data, dtype=dtype)
+        elif isinstance(data, (np.ndarray, np.generic)):
+            array = np.asarray(data)
+        else:
+            array = np.asarray(data)
+            if array.dtype == np.float64:  # Python floats: float32 by default, as in PyTorch
+                array = array.astype(np.float32)
+        if array.dtype == object:
+            raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} {data!r:.60}")
+        if requires_grad and array.dtype.kind != "f":
+            raise GradError(
+                f"Tensor: requires_grad=True needs floating-point data, got {array.dtype} data of shape "
+                f"{array.shape}. Gradients of integers are not defined; use floats, e.g. "
+                "Tensor([1.0, 2.0], requires_grad=True) or dtype=np.float32."
+            )
+        self.data: np.ndarray = array
+        self.grad: np.ndarray | None = None
+        self.requires_grad: bool = bool(requires_grad)
+        self.name: str | None = name
+        self._op: Op | None = None
+        self._retains_grad = False
+
+    # -- making results -----------------------------------------------------------------------------
+    @staticmethod
+    def _result(data: np.ndarray, inputs: tuple[Tensor, ...], name: str, backward: BackwardFn) -> Tensor:
+        """Wrap an op's output; record the op only if some input needs a gradient (hot path: keep it lean)."""
+        out = Tensor._constant(data)
+        if _GradMode.enabled:
+            for tensor in inputs:
+                if tensor.requires_grad:
+                    out.requires_grad = True
+                    out._op = Op(name, inputs, backward)
+                    break
+        return out
+
+    def _lift(self, other: ArrayLike) -> Tensor:
+        """Turn the other operand of a binary op into a constant Tensor (Python numbers take our dtype)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+            return Tensor._constant(np.asarray(other, dtype=self.data.dtype))
+        return Tensor(other)
+
+    @staticmethod
+    def _constant(data: np.ndarray) -> Tensor:
+        """A leaf that needs no gradient, made without ``__init__``'s checks (the data is already an array)."""
+        out = Tensor.__new__(Tensor)
+        out.data, out.grad, out.requires_grad, out.name, out._op, out._retains_grad = data, None, False, None, None, False
+        return out
+
+    # -- properties ---------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user (not computed by a recorded op)."""
+        return self._op is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(", threshold=20)
+        extras = ""
+        if self.data.dtype != np.float32:
+            extras += f", dtype={self.data.dtype}"
+        if self.name is not None:
+            extras += f", name={self.name!r}"
+        if self._op is not None:
+            extras += f", grad_fn={self._op!r}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"Tensor({body}{extras})"
+
+    # -- gradient API -------------------------------------------------------------------------------
+    def backward(self, gradient: ArrayLike | None = None) -> None:
+        """Compute dL/dx for every tensor x this one was computed from, adding it into ``x.grad``.
+
+        Args:
+            gradient: dL/dself. Leave it out when self is a scalar (it is then 1).
+
+        Calling backward twice adds the gradients again (as PyTorch does); call ``zero_grad()``
+        (or an optimizer's) between steps.
+        """
+        for _ in iter_backward(self, gradient):
+            pass
+
+    def _accumulate_grad(self, grad: np.ndarray) -> None:
+        if self.grad is None:
+            # Copy: ``grad`` may be shared with other tensors (add's backward passes it on as is).
+            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
+        else:
+            self.grad += grad
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this intermediate result after backward (leaves always keep theirs)."""
+        self._retains_grad = True
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
+        return Tensor(self.data, name=self.name)
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int:
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ShapeError(f"item: only one-element tensors convert to a Python number, got shape {self.shape}")
+        return self.data.item()
+
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        """Index of the largest entry (along ``axis``): a NumPy array, since indices have no gradient."""
+        return self.data.argmax(axis=axis)
+
+    # ================================================================================================
+    # Operations. Each one: the forward with NumPy, then its local backward rule, together.
+    # ``g`` is always dL/d(result); each backward returns dL/d(input) for every input (None: not needed).
+    # ================================================================================================
+
+    # -- elementwise binary ops, with broadcasting --------------------------------------------------
+    def __add__(self, other: ArrayLike) -> Tensor:
+        """``a + b``.  d(a+b)/da = 1, d(a+b)/db = 1."""
+        a, b = self, self._lift(other)
+        try:
+            out = a.data + b.data
+        except ValueError:
+            raise _shape_error("add", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            return (
+                sum_to_shape(g, a.shape) if a.requires_grad else None,
+                sum_to_shape(g, b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "add", backward)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        """``a - b``.  d(a-b)/da = 1, d(a-b)/db = -1."""
+        a, b = self, self._lift(other)
+        try:
+            out = a.data - b.data
+        except ValueError:
+            raise _shape_error("sub", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            return (
+                sum_to_shape(g, a.shape) if a.requires_grad else None,
+                sum_to_shape(-g, b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "sub", backward)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        """``a * b`` elementwise.  d(ab)/da = b, d(ab)/db = a."""
+        a, b = self, self._lift(other)
+        try:
+            out = a.data * b.data
+        except ValueError:
+            raise _shape_error("mul", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            return (
+                sum_to_shape(g * b.data, a.shape) if a.requires_grad else None,
+                sum_to_shape(g * a.data, b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "mul", backward)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        """``a / b`` elementwise.  d(a/b)/da = 1/b, d(a/b)/db = -a/b**2."""
+        a, b = self, self._lift(other)
+        try:
+            out = a.data / b.data
+        except ValueError:
+            raise _shape_error("div", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            return (
+                sum_to_shape(g / b.data, a.shape) if a.requires_grad else None,
+                sum_to_shape(-g * out / b.data, b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "div", backward)
+
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        """``a ** b``.  d(a^b)/da = b a^(b-1);  d(a^b)/db = a^b ln(a)  (only when b requires grad)."""
+        a, b = self, self._lift(exponent)
+        try:
+            out = a.data**b.data
+        except ValueError:
+            raise _shape_error("pow", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            return (
+                sum_to_shape(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None,
+                sum_to_shape(g * out * np.log(a.data), b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "pow", backward)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        """Matrix product ``a @ b`` (2-D, or batched over leading axes).
+
+        For ``C = A B``: dL/dA = dL/dC B^T and dL/dB = A^T dL/dC (batched: transpose the last two axes,
+        then sum over broadcast batch axes). 1-D operands are treated as a row (left) or column (right)
+        vector, as in NumPy.
+        """
+        a, b = self, self._lift(other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise _shape_error("matmul", a, b, "Both operands need at least one dimension; use * for scalars.")
+        try:
+            out = a.data @ b.data
+        except ValueError:
+            raise _shape_error(
+                "matmul",
+                a,
+                b,
+                f"For a @ b the last axis of a ({a.shape[-1]}) must equal the "
+                f"{'only' if b.ndim == 1 else 'second-to-last'} axis of b ({b.shape[-2 if b.ndim > 1 else 0]}). "
+                "Did you mean to transpose one of them (b.T)?",
+            ) from None
+
+        def backward(g: np.ndarray):
+            # Promote 1-D operands to matrices so one formula serves every case.
+            a2 = a.data[None, :] if a.ndim == 1 else a.data
+            b2 = b.data[:, None] if b.ndim == 1 else b.data
+            g2 = np.expand_dims(g, -1) if b.ndim == 1 else g
+            if a.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
+            grad_a = grad_b = None
+            if a.requires_grad:
+                grad_a = sum_to_shape(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            if b.requires_grad:
+                grad_b = sum_to_shape(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+            return grad_a, grad_b
+
+        return Tensor._result(out, (a, b), "matmul", backward)
+
+    # Reflected operators: ``2 * x`` and ``ndarray - x`` lift the left operand and reuse the ops above.
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other) + self
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other) - self
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other) * self
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other) / self
+
+    def __rpow__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other) ** self
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other) @ self
+
+    # -- elementwise unary ops ------------------------------------------------------------------------
+    def __neg__(self) -> Tensor:
+        """``-a``.  d(-a)/da = -1."""
+
+        def backward(g: np.ndarray):
+            return (-g,)
+
+        return Tensor._result(-self.data, (self,), "neg", backward)
+
+    def exp(self) -> Tensor:
+        """``e^a``.  d(e^a)/da = e^a (the output itself)."""
+        out = np.exp(self.data)
+
+        def backward(g: np.ndarray):
+            return (g * out,)
+
+        return Tensor._result(out, (self,), "exp", backward)
+
+    def log(self) -> Tensor:
+        """Natural logarithm.  d(ln a)/da = 1/a.  Negative entries raise an error (log is undefined there)."""
+        if (self.data < 0).any():
+            raise ValueError(
+                f"log: {int((self.data < 0).sum())} of {self.data.size} entries of the tensor of shape "
+                f"{self.shape} are negative (smallest {self.data.min():.4g}); log is only defined for "
+                "positive numbers. For log-probabilities use log_softmax(), which never takes log of 0."
+            )
+        x = self.data
+
+        def backward(g: np.ndarray):
+            return (g / x,)
+
+        return Tensor._result(np.log(x), (self,), "log", backward)
+
+    def sqrt(self) -> Tensor:
+        """Square root.  d(sqrt a)/da = 1 / (2 sqrt a).  Negative entries raise an error."""
+        if (self.data < 0).any():
+            raise ValueError(
+                f"sqrt: the tensor of shape {self.shape} has negative entries (smallest "
+                f"{self.data.min():.4g}); sqrt is only defined for numbers >= 0."
+            )
+        out = np.sqrt(self.data)
+
+        def backward(g: np.ndarray):
+            return (g * 0.5 / out,)
+
+        return Tensor._result(out, (self,), "sqrt", backward)
+
+    def relu(self) -> Tensor:
+        """``max(a, 0)``.  Derivative 1 where a > 0, else 0 (0 at a = 0, as PyTorch)."""
+        x = self.data
+
+        def backward(g: np.ndarray):
+            return (g * (x > 0),)
+
+        return Tensor._result(np.maximum(x, 0), (self,), "relu", backward)
+
+    def sigmoid(self) -> Tensor:
+        """``s(a) = 1 / (1 + e^-a)``, computed without overflow.  ds/da = s (1 - s)."""
+        x = self.data
+        e = np.exp(-np.abs(x))  # <= 1, never overflows
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+        def backward(g: np.ndarray):
+            return (g * out * (1 - out),)
+
+        return Tensor._result(out, (self,), "sigmoid", backward)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent.  d(tanh a)/da = 1 - tanh(a)^2."""
+        out = np.tanh(self.data)
+
+        def backward(g: np.ndarray):
+            return (g * (1 - out * out),)
+
+        return Tensor._result(out, (self,), "tanh", backward)
+
+    # -- reductions -----------------------------------------------------------------------------------
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default).  Each input entry contributes once: dL/da = g, broadcast back."""
+        axes = _normalize_axes(axis, self.ndim)
+        shape = self.shape
+
+        def backward(g: np.ndarray):
+            return (_expand_reduced(g, axes, keepdims, shape),)
+
+        return Tensor._result(np.sum(self.data, axis=axes, keepdims=keepdims), (self,), "sum", backward)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis``.  With n entries averaged, dL/da = g / n, broadcast back."""
+        axes = _normalize_axes(axis, self.ndim)
+        shape = self.shape
+        count = int(np.prod([shape[i] for i in axes])) if axes else 1
+        if count == 0:
+            raise ShapeError(f"mean: the tensor of shape {shape} has no entries along axis {axis} to average")
+
+        def backward(g: np.ndarray):
+            return (_expand_reduced(g / count, axes, keepdims, shape),)
+
+        return Tensor._result(np.mean(self.data, axis=axes, keepdims=keepdims), (self,), "mean", backward)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``.
+
+        The gradient goes to the entry that is the maximum. When several entries tie for the maximum,
+        it is split evenly between them (each gets g / number_of_ties), so the total is preserved.
+        """
+        axes = _normalize_axes(axis, self.ndim)
+        x = self.data
+        if x.size == 0:
+            raise ShapeError(f"max: the tensor of shape {x.shape} is empty; there is no maximum")
+        out_kept = np.max(x, axis=axes, keepdims=True)
+        out = out_kept if keepdims else np.squeeze(out_kept, axis=axes)
+
+        def backward(g: np.ndarray):
+            is_max = x == out_kept
+            ties = is_max.sum(axis=axes, keepdims=True)
+            return (_expand_reduced(g, axes, keepdims, x.shape) * is_max / ties,)
+
+        return Tensor._result(out, (self,), "max", backward)
+
+    # -- shape ops ------------------------------------------------------------------------------------
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """Same entries, new shape (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``).  dL/da = g reshaped back."""
+        new_shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        try:
+            out = self.data.reshape(new_shape)
+        except ValueError:
+            raise ShapeError(
+                f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} entries) into "
+                f"{new_shape}; the number of entries must stay the same."
+            ) from None
+        old_shape = self.shape
+
+        def backward(g: np.ndarray):
+            return (g.reshape(old_shape),)
+
+        return Tensor._result(out, (self,), "reshape", backward)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """Permute the axes (reverse them by default).  dL/da = g permuted back by the inverse permutation."""
+        perm = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        perm = perm or tuple(reversed(range(self.ndim)))
+        if sorted(int(p) % max(self.ndim, 1) for p in perm) != list(range(self.ndim)):
+            raise ShapeError(f"transpose: axes {perm} are not a permutation of the {self.ndim} axes of shape {self.shape}")
+        inverse = tuple(np.argsort(perm))
+
+        def backward(g: np.ndarray):
+            return (g.transpose(inverse),)
+
+        return Tensor._result(self.data.transpose(perm), (self,), "transpose", backward)
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        """Indexing and slicing, including integer arrays (``x[np.arange(n), labels]`` picks one per row).
+
+        Backward scatters g back into a zero array of the input's shape, *adding* where an entry was
+        picked more than once.
+        """
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        try:
+            out = self.data[index]
+        except IndexError as error:
+            raise IndexError(f"getitem: index {index!r:.80} does not fit shape {self.shape}: {error}") from None
+        shape, dtype = self.shape, self.dtype
+
+        def backward(g: np.ndarray):
+            grad = np.zeros(shape, dtype=dtype)
+            np.add.at(grad, index, g)  # add.at: repeated indices accumulate instead of overwriting
+            return (grad,)
+
+        return Tensor._result(out, (self,), "getitem", backward)
+
+    # -- softmax family ---------------------------------------------------------------------------------
+    def softmax(self, axis: int = -1) -> Tensor:
+        """``p_i = e^{a_i} / sum_j e^{a_j}`` along ``axis`` (shifted by the max so it never overflows).
+
+        Backward (Jacobian-vector product): dL/da_i = p_i (g_i - sum_j g_j p_j).
+        """
+        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        p = e / e.sum(axis=axis, keepdims=True)
+
+        def backward(g: np.ndarray):
+            return (p * (g - (g * p).sum(axis=axis, keepdims=True)),)
+
+        return Tensor._result(p, (self,), "softmax", backward)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """``log p_i = a_i - logsumexp(a)`` with the log-sum-exp trick: ``m + log sum_j e^{a_j - m}``, m = max.
+
+        Backward: dL/da_i = g_i - p_i sum_j g_j.
+        """
+        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+        def backward(g: np.ndarray):
+            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+        return Tensor._result(out, (self,), "log_softmax", backward)
