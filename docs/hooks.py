@@ -41,9 +41,7 @@ KATEX = DOCS / "node_modules" / "katex"
 KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js")
 KATEX_SITE_DIR = "assets/katex"
 WALKTHROUGH = re.compile(r"^<!-- walkthrough: (?P<folder>\S+) -->$", re.MULTILINE)
-# The frames of a walkthrough and, optionally, one caption per frame (a line each).
-FRAME_GLOB = "*.svg"
-CAPTIONS_FILE = "captions.txt"
+FRAME_GLOB = "*.svg"  # the frames of a walkthrough, in the order of their names (step_001.svg, ...)
 LESSON_TIMEOUT_S = 600
 
 
@@ -178,17 +176,14 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     frames = sorted(frames_dir.glob(FRAME_GLOB))
     if not frames:
         raise PluginError(f"{page.file.src_uri}: the walkthrough folder docs/{folder} has no {FRAME_GLOB} frames")
-    captions_path = frames_dir / CAPTIONS_FILE
-    captions = captions_path.read_text().splitlines() if captions_path.is_file() else []
     page_dir = (DOCS / page.file.src_uri).parent
     lines = ['<div class="walkthrough" markdown>', ""]
     for index, frame in enumerate(frames):
-        caption = captions[index] if index < len(captions) else frame.stem
+        caption = f"Backward step {index + 1} of {len(frames)}"
         link = Path(os.path.relpath(frame, page_dir)).as_posix()
         lines += [
             '<figure class="walkthrough-frame" markdown>',
             f"![{caption}]({link})",
-            f"<figcaption>{caption}</figcaption>",
             "</figure>",
             "",
         ]
