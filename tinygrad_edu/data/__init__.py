@@ -6,11 +6,12 @@
 ...     ...
 """
 
-from tinygrad_edu.data.batching import BatchIterator, one_hot, standardize, train_val_split
+from tinygrad_edu.data.batching import BatchIterator, standardize, train_val_split
 from tinygrad_edu.data.digits_csv import read_digits_csv, write_digits_csv
 from tinygrad_edu.data.download import download, file_md5
 from tinygrad_edu.data.errors import DataFileError, DownloadError
 from tinygrad_edu.data.idx import read_idx, write_idx
+from tinygrad_edu.functional import one_hot
 from tinygrad_edu.data.mnist import (
     MNIST_FILES,
     MNIST_MIRRORS,

@@ -1,4 +1,7 @@
-"""Turning a data set into what training consumes: one-hot targets, a validation split, shuffled batches."""
+"""Turning a data set into what training consumes: a validation split, standardised pixels, shuffled batches.
+
+One-hot targets come from :func:`tinygrad_edu.functional.one_hot` (re-exported by ``tinygrad_edu.data``).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +11,6 @@ from collections.abc import Iterator
 import numpy as np
 
 from tinygrad_edu.errors import ShapeError
-
-
-def one_hot(labels: np.ndarray, num_classes: int = 10, dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """Encode integer labels as one-hot rows: ``Y[i, labels[i]] = 1``, every other entry 0.
-
-    Args:
-        labels: ``(N,)`` integers in ``0..num_classes-1``.
-        num_classes: the number of columns C.
-        dtype: the dtype of the result.
-
-    Returns:
-        ``(N, C)`` array.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ShapeError(f"one_hot: labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"one_hot: labels must lie in 0..{num_classes - 1}, got values from {labels.min()} to {labels.max()}"
-        )
-    encoded = np.zeros((labels.size, num_classes), dtype=dtype)
-    encoded[np.arange(labels.size), labels] = 1
-    return encoded
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> None:

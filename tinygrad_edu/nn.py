@@ -1,0 +1,210 @@
+r"""Layers on top of :class:`~tinygrad_edu.Tensor`, PyTorch's ``torch.nn`` style.
+
+A :class:`Module` finds its parameters by looking at its attributes: every Tensor that requires a
+gradient is a parameter, every Module attribute is a sub-module (searched in turn). Assigning a module
+to an attribute names its parameters after the path, e.g. ``fc1.weight``, so graph pictures and
+checkpoints say which tensor is which.
+
+Convention: one example per row, as in the hand-derived engine (:mod:`tinygrad_edu.manual`)::
+
+    Linear(784, 128):  y = x W + b      W (784, 128), b (128,)
+
+so :class:`MLP`'s ``fc1.weight`` *is* the manual engine's ``W1`` (not transposed, unlike PyTorch's
+``(out, in)`` storage), and the two engines can share parameters and optimizer code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu.tensor import Tensor
+
+INITS = ("he", "xavier", "lecun", "uniform")
+# MLP parameter name -> manual engine parameter name (tinygrad_edu.manual.PARAM_NAMES)
+MANUAL_NAMES: dict[str, str] = {"fc1.weight": "W1", "fc1.bias": "b1", "fc2.weight": "W2", "fc2.bias": "b2"}
+
+
+def init_weight(fan_in: int, fan_out: int, init: str = "he", rng: np.random.Generator | None = None,
+                dtype: Any = np.float32) -> np.ndarray:
+    r"""Draw a ``(fan_in, fan_out)`` weight matrix.
+
+    * ``"he"`` (Kaiming): :math:`\mathcal{N}(0, 2/\text{fan\_in})`; keeps the activations' variance
+      constant through ReLU layers (half the units are zeroed, hence the 2).
+    * ``"xavier"`` (Glorot): :math:`\mathcal{N}(0, 2/(\text{fan\_in}+\text{fan\_out}))`; for tanh/sigmoid.
+    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; for linear or SELU-like layers.
+    * ``"uniform"``: :math:`U(-0.1, 0.1)` whatever the layer size: the naive choice, to compare against.
+
+    The values are drawn in float64 and rounded to ``dtype``, exactly as
+    :func:`tinygrad_edu.manual.init_params` does, so one seed gives the same network in both engines.
+    """
+    if init not in INITS:
+        raise ValueError(f"init_weight: init must be one of {', '.join(INITS)}; got {init!r}")
+    rng = np.random.default_rng() if rng is None else rng
+    if init == "uniform":
+        return rng.uniform(-0.1, 0.1, size=(fan_in, fan_out)).astype(dtype)
+    variance = {"he": 2.0 / fan_in, "xavier": 2.0 / (fan_in + fan_out), "lecun": 1.0 / fan_in}[init]
+    return (rng.standard_normal((fan_in, fan_out)) * np.sqrt(variance)).astype(dtype)
+
+
+class Module:
+    """Base class of layers and networks: override :meth:`forward`; call the module like a function."""
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        # Name parameters after where they live, so a graph picture shows "fc1.weight", not a bare shape.
+        if isinstance(value, Tensor) and value.requires_grad:
+            value.name = key
+        elif isinstance(value, Module):
+            for name, param in value.named_parameters():
+                param.name = f"{key}.{name}"
+        object.__setattr__(self, key, value)
+
+    def forward(self, *args: Any) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any) -> Tensor:
+        return self.forward(*args)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Yield ``(dotted name, tensor)`` for every parameter, in the order the attributes were set."""
+        for key, value in vars(self).items():
+            if isinstance(value, Tensor) and value.requires_grad:
+                yield prefix + key, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + key + ".")
+
+    def parameters(self) -> list[Tensor]:
+        """Every parameter (a Tensor with ``requires_grad=True``), for an optimizer."""
+        return [param for _, param in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of every parameter (call it before each ``backward``)."""
+        for param in self.parameters():
+            param.zero_grad()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """``{name: array}`` of every parameter (the arrays themselves, not copies)."""
+        return {name: param.data for name, param in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters, in place; names and shapes must match exactly."""
+        params = dict(self.named_parameters())
+        if set(state) != set(params):
+            raise KeyError(
+                f"load_state_dict: expected parameters {sorted(params)}, got {sorted(state)}; "
+                "was the checkpoint made for another network?"
+            )
+        for name, param in params.items():
+            value = np.asarray(state[name])
+            if value.shape != param.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {value.shape}, the model expects {param.shape}")
+            param.data[...] = value
+
+    def num_parameters(self) -> int:
+        """The total number of scalars in the parameters."""
+        return sum(param.size for param in self.parameters())
+
+    def __repr__(self) -> str:
+        children = [f"  ({k}): {v!r}".replace("\n", "\n  ") for k, v in vars(self).items() if isinstance(v, Module)]
+        return f"{type(self).__name__}(" + ("\n" + "\n".join(children) + "\n" if children else self.extra_repr()) + ")"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Linear(Module):
+    r"""Fully connected layer: :math:`y = x W + b` with ``W (in_features, out_features)``, ``b (out_features,)``.
+
+    Args:
+        in_features: size of each input row.
+        out_features: size of each output row.
+        bias: add a learned bias (initialised to 0).
+        init: weight initialisation, one of :data:`INITS` (default He, suited to a following ReLU).
+        rng: random generator (default: a fresh unseeded one); pass ``np.random.default_rng(seed)``.
+        dtype: parameter dtype (float32 by default).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "he",
+                 rng: np.random.Generator | None = None, dtype: Any = np.float32) -> None:
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Tensor(init_weight(in_features, out_features, init, rng, dtype), requires_grad=True)
+        self.bias = Tensor(np.zeros(out_features, dtype=dtype), requires_grad=True) if bias else None
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        out = (x if isinstance(x, Tensor) else Tensor(x)) @ self.weight
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class ReLU(Module):
+    """``max(x, 0)`` elementwise, as a layer."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class Sequential(Module):
+    """Apply modules one after the other: ``Sequential(Linear(784, 128), ReLU(), Linear(128, 10))``.
+
+    The layers are attributes ``"0"``, ``"1"``...; their parameters are named ``0.weight`` etc.
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        for index, layer in enumerate(layers):
+            setattr(self, str(index), layer)
+
+    def __len__(self) -> int:
+        return len(vars(self))
+
+    def __getitem__(self, index: int) -> Module:
+        return list(vars(self).values())[index]
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in vars(self).values():
+            x = layer(x)
+        return x
+
+
+class MLP(Module):
+    r"""The course's classifier, ``in_features``-``hidden``-``out_features`` with a ReLU hidden layer.
+
+    .. math:: Z_1 = X W_1 + b_1, \quad A_1 = \mathrm{relu}(Z_1), \quad Z_2 = A_1 W_2 + b_2 \;(\text{logits})
+
+    ``forward`` returns the logits; the loss is ``F.cross_entropy(logits, labels)``.
+    Parameters ``fc1.weight, fc1.bias, fc2.weight, fc2.bias`` are the manual engine's ``W1, b1, W2, b2``
+    (see :data:`MANUAL_NAMES`), and with the same ``seed`` and ``init`` ("he" or "xavier") they start
+    from exactly the same numbers as :func:`tinygrad_edu.manual.init_params`.
+
+    Args:
+        in_features: input size (784 for MNIST).
+        hidden: hidden units (128 by default; 10 for the tiny variant).
+        out_features: number of classes.
+        init: weight initialisation (see :func:`init_weight`).
+        seed: seed of the generator drawing the weights (W1 first, then W2).
+        dtype: parameter dtype.
+    """
+
+    def __init__(self, in_features: int = 784, hidden: int = 128, out_features: int = 10, init: str = "he",
+                 seed: int = 0, dtype: Any = np.float32) -> None:
+        rng = np.random.default_rng(seed)
+        self.fc1 = Linear(in_features, hidden, init=init, rng=rng, dtype=dtype)
+        self.relu = ReLU()
+        self.fc2 = Linear(hidden, out_features, init=init, rng=rng, dtype=dtype)
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        return self.fc2(self.relu(self.fc1(x)))
+
+    def manual_params(self) -> dict[str, np.ndarray]:
+        """The parameters under the manual engine's names ``W1, b1, W2, b2`` (shared arrays, not copies)."""
+        return {MANUAL_NAMES[name]: array for name, array in self.state_dict().items()}
+
+    def load_manual_params(self, params: dict[str, np.ndarray]) -> None:
+        """Copy a manual-engine parameter dict ``{W1, b1, W2, b2}`` into this model."""
+        missing = [manual for manual in MANUAL_NAMES.values() if manual not in params]
+        if missing:
+            raise KeyError(f"load_manual_params: params must hold W1, b1, W2, b2; missing {missing}")
+        self.load_state_dict({name: params[manual] for name, manual in MANUAL_NAMES.items()})

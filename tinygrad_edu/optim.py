@@ -1,0 +1,181 @@
+r"""Optimizers: SGD (with momentum and weight decay) and Adam, updating parameters in place.
+
+They work on plain arrays, so both engines train with the same code:
+
+* autodiff: ``opt = Adam(model.parameters())``, then ``loss.backward(); opt.step()`` reads each
+  Tensor's ``.grad`` and updates its ``.data``;
+* hand-derived backprop: ``opt = Adam(list(params.values()))`` on the ``{W1, b1, W2, b2}`` arrays, then
+  ``opt.step([grads["dW1"], grads["db1"], grads["dW2"], grads["db2"]])``.
+
+Every update is done in place in the parameters' dtype (float32 stays float32: the coefficients are
+Python floats, which NumPy applies without upcasting), through one scratch buffer per parameter
+allocated at the first step, so a step allocates no new arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from tinygrad_edu.errors import ShapeError
+from tinygrad_edu.tensor import Tensor
+
+Param = Tensor | np.ndarray
+
+
+class Optimizer:
+    """Base class: holds the parameters and per-parameter state; subclasses define :meth:`_update`.
+
+    Args:
+        params: Tensors (gradients read from ``.grad``) or float NumPy arrays (gradients passed to ``step``).
+        lr: the learning rate; an attribute you may change between steps (learning-rate schedules).
+    """
+
+    def __init__(self, params: Iterable[Param], lr: float) -> None:
+        self.params: list[Param] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
+        for index, param in enumerate(self.params):
+            array = param.data if isinstance(param, Tensor) else param
+            if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+                kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+                raise TypeError(f"{type(self).__name__}: parameter {self._name(index)} must be a float array or Tensor, got {kind}")
+        if lr <= 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+        self.lr = float(lr)
+        self.state: list[dict[str, np.ndarray | int]] = [{} for _ in self.params]
+
+    def _name(self, index: int) -> str:
+        name = getattr(self.params[index], "name", None)
+        return f"{index} ({name})" if name else str(index)
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of Tensor parameters (``.grad = None``) before the next ``backward``."""
+        for param in self.params:
+            if isinstance(param, Tensor):
+                param.zero_grad()
+
+    def step(self, grads: Sequence[np.ndarray | None] | None = None) -> None:
+        """Update every parameter once, in place.
+
+        Args:
+            grads: one gradient per parameter, in the order of ``params`` (None skips that parameter);
+                leave it out to use each Tensor parameter's ``.grad``.
+        """
+        if grads is None:
+            if not all(isinstance(p, Tensor) for p in self.params):
+                raise TypeError(
+                    f"{type(self).__name__}.step: array parameters have no .grad; pass the gradients, "
+                    "e.g. opt.step([grads['dW1'], grads['db1'], grads['dW2'], grads['db2']])"
+                )
+            grads = [p.grad for p in self.params]
+        elif len(grads) != len(self.params):
+            raise ShapeError(f"{type(self).__name__}.step: {len(grads)} gradients for {len(self.params)} parameters")
+        for index, (param, grad) in enumerate(zip(self.params, grads)):
+            if grad is None:
+                continue
+            array = param.data if isinstance(param, Tensor) else param
+            if grad.shape != array.shape:
+                raise ShapeError(
+                    f"{type(self).__name__}.step: gradient {index} has shape {grad.shape} but parameter "
+                    f"{self._name(index)} has shape {array.shape}; pass the gradients in the order of the parameters"
+                )
+            state = self.state[index]
+            if not state:
+                state["scratch"] = np.empty_like(array)
+            self._update(array, grad, state)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional momentum and L2 weight decay (PyTorch's formulas).
+
+    .. math::
+        g \leftarrow g + \lambda\, \theta, \qquad
+        v \leftarrow \mu\, v + g, \qquad
+        \theta \leftarrow \theta - \eta\, v \quad (\text{plain SGD: } \theta \leftarrow \theta - \eta\, g)
+
+    Args:
+        params: Tensors or arrays (see :class:`Optimizer`).
+        lr: learning rate :math:`\eta`.
+        momentum: :math:`\mu` (0 = plain SGD; 0.9 is the usual choice).
+        weight_decay: :math:`\lambda`, the L2 penalty :math:`\tfrac{\lambda}{2}\lVert\theta\rVert^2` added to the loss.
+    """
+
+    def __init__(self, params: Iterable[Param], lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0 <= momentum < 1 or weight_decay < 0:
+            raise ValueError(f"SGD: need 0 <= momentum < 1 and weight_decay >= 0, got {momentum}, {weight_decay}")
+        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        scratch = state["scratch"]
+        direction = grad
+        if self.weight_decay:
+            np.multiply(param, self.weight_decay, out=scratch)  # scratch = lambda theta + g
+            scratch += grad
+            direction = scratch
+        if self.momentum:
+            if "velocity" not in state:
+                state["velocity"] = np.zeros_like(param)
+            velocity = state["velocity"]
+            velocity *= self.momentum  # v = mu v + g
+            velocity += direction
+            direction = velocity
+        np.multiply(direction, self.lr, out=scratch)
+        param -= scratch  # theta = theta - lr * direction
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), with bias correction, as in PyTorch.
+
+    .. math::
+        m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \\
+        \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t} \cdot
+            \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    Args:
+        params: Tensors or arrays (see :class:`Optimizer`).
+        lr: learning rate :math:`\eta` (1e-3 is the usual start).
+        betas: :math:`(\beta_1, \beta_2)`, decay rates of the two moving averages.
+        eps: :math:`\epsilon`, keeps the division finite.
+        weight_decay: L2 penalty added to the gradient (:math:`g \leftarrow g + \lambda\theta`).
+    """
+
+    def __init__(self, params: Iterable[Param], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or eps <= 0 or weight_decay < 0:
+            raise ValueError(f"Adam: need betas in [0, 1), eps > 0, weight_decay >= 0; got {betas}, {eps}, {weight_decay}")
+        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        if "m" not in state:
+            state["m"], state["v"], state["t"] = np.zeros_like(param), np.zeros_like(param), 0
+            if self.weight_decay:
+                state["decayed"] = np.empty_like(param)
+        m, v, scratch = state["m"], state["v"], state["scratch"]
+        state["t"] += 1
+        t = state["t"]
+        if self.weight_decay:
+            decayed = np.multiply(param, self.weight_decay, out=state["decayed"])  # g + lambda theta
+            decayed += grad
+            grad = decayed
+        m *= self.beta1  # m = b1 m + (1 - b1) g
+        np.multiply(grad, 1.0 - self.beta1, out=scratch)
+        m += scratch
+        v *= self.beta2  # v = b2 v + (1 - b2) g^2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.beta2
+        v += scratch
+        np.sqrt(v, out=scratch)  # denominator: sqrt(v) / sqrt(1 - b2^t) + eps
+        scratch /= math.sqrt(1.0 - self.beta2**t)
+        scratch += self.eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / (1.0 - self.beta1**t)
+        param -= scratch
