@@ -111,7 +111,8 @@ def _stamp(script: Path) -> str:
 
 
 def _lesson_environment() -> dict[str, str]:
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    # One BLAS thread per lesson: two lessons run at once, and oversubscribed BLAS threads crawl.
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     # The canonical MNIST files sit in ../shared/mnist beside the project root (as in CI).
     shared_mnist = REPO.parent / "shared" / "mnist"
     if "TINYGRAD_EDU_DATA" not in env and shared_mnist.is_dir():

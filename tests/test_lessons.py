@@ -1,0 +1,147 @@
+"""Every lesson script runs on its own in quick mode, as a student runs it, and prints the right numbers.
+
+Each test starts the script in a subprocess (the installed package, no sys.path tricks), then checks the key
+figures it printed against references computed here independently (calculus, NumPy, known values), and the
+files it says it saved.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run_lesson(script: str, tmp_path: Path, data_dir: Path | None = None) -> tuple[str, Path]:
+    """Run ``lessons/<script> --quick --out <tmp>``; return what it printed and its output folder."""
+    out = tmp_path / "out"
+    # One BLAS thread: on a busy 2-core machine, oversubscribed BLAS threads make training crawl.
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    if data_dir is not None:
+        env["TINYGRAD_EDU_DATA"] = str(data_dir)
+    result = subprocess.run(
+        [sys.executable, str(LESSONS / script), "--quick", "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert "Figures and files go to out/\n" in result.stdout  # the folder, relative to where it was run
+    return result.stdout, out
+
+
+def number(pattern: str, text: str) -> float:
+    """The number captured by ``pattern``'s first group in the lesson's output."""
+    match = re.search(pattern, text)
+    assert match, f"the output has no line matching {pattern!r}"
+    return float(match.group(1))
+
+
+def assert_figures(folder: Path, *names: str) -> None:
+    for name in names:
+        path = folder / name
+        assert path.is_file(), f"{name} was not saved"
+        head = path.read_bytes()[:200]
+        if name.endswith(".png"):
+            assert head.startswith(PNG_MAGIC), f"{name} is not a PNG"
+        else:
+            assert b"<svg" in path.read_bytes()[:2000], f"{name} is not an SVG"
+
+
+def test_01_chain_rule(tmp_path: Path) -> None:
+    text, out = run_lesson("01_chain_rule.py", tmp_path)
+    x = 0.5
+    exact = (1 - math.tanh(x**2 + 3 * x) ** 2) * (2 * x + 3)  # the chain rule, here
+    assert number(r"f'\(0\.5\) by autodiff = ([-\d.]+)", text) == pytest.approx(exact, abs=1e-12)
+    assert number(r"\|autodiff - hand\| = (\S+)", text) < 1e-14
+    assert number(r"max \|autodiff - hand\| over the plot: (\S+)", text) < 1e-12
+    # The V: the best central step sits between 1e-4 and 1e-7, ten digits or so; h = 0.1 is far worse.
+    best_h = number(r"best central difference: h = (\S+),", text)
+    assert 1e-7 <= best_h <= 1e-4
+    assert number(r"best central difference: h = \S+, error = (\S+)", text) < 1e-9
+    assert number(r"\n1e-1\s+(\S+)", text) > 1e-2  # forward difference at h = 0.1: truncation error
+    assert number(r"\n1e-12\s+\S+\s+(\S+)", text) > 1e-7  # central difference at h = 1e-12: rounding error
+    assert_figures(out, "finite-difference-error.png", "derivative.png")
+
+
+def test_02_computation_graph(tmp_path: Path) -> None:
+    text, out = run_lesson("02_computation_graph.py", tmp_path)
+    x, y = 3.0, 2.0
+    # L = x²y + xy²: dL/dx = 2xy + y², dL/dy = x² + 2xy; u = xy and v = x + y get v and u.
+    expected = {"u": x + y, "v": x * y, "x": 2 * x * y + y**2, "y": x**2 + 2 * x * y}
+    for name, value in expected.items():
+        assert number(rf"\n{name}\s+(\S+)\s+\S+\n", text) == pytest.approx(value), f"autodiff dL/d{name}"
+    assert number(r"max \|autodiff - hand\| = (\S+)", text) == 0
+    assert number(r"after a second backward, x.grad = (\S+)", text) == 2 * expected["x"]
+    assert "after x.zero_grad(), x.grad = None" in text
+    assert_figures(out, "graph-forward.svg", "graph-backward.svg")
+    frames = sorted((out / "backward").glob("step_*.svg"))
+    assert len(frames) == 3  # mul, add, mul: one frame per op
+    assert number(r"saved (\d+) backward steps", text) == 3
+
+
+def test_03_tensors(tmp_path: Path) -> None:
+    text, out = run_lesson("03_tensors.py", tmp_path)
+    # b.grad = column sums of 2(x + b) for x = arange(12).reshape(4, 3), b = (10, 20, 30).
+    expected = (2 * (np.arange(12.0).reshape(4, 3) + [10.0, 20.0, 30.0])).sum(axis=0)
+    printed = re.search(r"b.grad by autodiff\s+= \[([^\]]+)\]", text)
+    assert printed and np.allclose(np.array(printed.group(1).split(), dtype=float), expected)
+    assert number(r"broadcast backward max \|difference\| = (\S+)", text) < 1e-12
+    assert number(r"dA: autodiff vs dC Bᵀ, max \|difference\| = (\S+)", text) < 1e-12
+    assert number(r"dB: autodiff vs Aᵀ dC, max \|difference\| = (\S+)", text) < 1e-12
+    assert number(r"gradcheck worst relative error = (\S+) \(passed\)", text) < 1e-6
+    assert_figures(out, "matmul-gradient.png")
+
+
+def test_04_forward_pass(tmp_path: Path) -> None:
+    text, out = run_lesson("04_forward_pass.py", tmp_path)
+    # The naive softmax overflows to nan where the stable one is finite and exact.
+    assert "naive softmax          = [nan nan nan]" in text
+    assert "naive finite: False, stable finite: True, stable sums to 1.000000" in text
+    reference = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()  # softmax is shift-invariant
+    stable = re.search(r"stable softmax\s+= \[([^\]]+)\]", text)
+    assert stable and np.allclose(np.array(stable.group(1).split(), dtype=float), reference, atol=1e-6)
+    # -log softmax(1000, 1001, 1002)[0] = log(1 + e + e²)
+    assert number(r"F.cross_entropy on logits .*, label 0: (\S+)", text) == pytest.approx(
+        math.log(1 + math.e + math.e**2), abs=1e-5
+    )
+    assert "naive -log(softmax) = inf, log-sum-exp = 200.0" in text
+    # An untrained network with a small output layer is close to a uniform guess: loss near ln 10.
+    loss = number(r"loss by F.cross_entropy = (\S+)", text)
+    assert loss == pytest.approx(math.log(10), abs=0.1)
+    assert loss == pytest.approx(number(r"loss by hand, -mean log P\[n, y_n\] = (\S+)", text), abs=1e-5)
+    assert number(r"max \|Σ P - 1\| = (\S+)", text) < 1e-6
+    assert_figures(out, "relu-and-softmax.png", "softmax-overflow.png")
+
+
+def test_05_backprop_by_hand(tmp_path: Path, mnist_dir: Path) -> None:
+    text, out = run_lesson("05_backprop_by_hand.py", tmp_path, mnist_dir)
+    assert "all 7 gradients agree" in text
+    assert number(r"worst relative error, manual vs autodiff: (\S+)", text) < 1e-12
+    assert number(r"worst error against finite differences: (\S+)", text) < 1e-6
+    # Every known bug makes at least one gradient fail, and the forgotten ReLU mask exactly the lower layer.
+    assert re.search(r"the table catches (\d+) of \1 bugs", text)
+    assert re.search(r"relu-mask-forgotten\s+dZ1, dW1, db1\s", text)
+    assert "3 of 7 gradients FAIL: dZ1, dW1, db1" in text
+    assert_figures(out, "dW1-unit.png", "comparison.png")
+
+
+def test_06_network_graph(tmp_path: Path) -> None:
+    text, out = run_lesson("06_network_graph.py", tmp_path)
+    # Backward visits the ops from the loss back to the input, one step each.
+    ops = re.findall(r"\n\s+\d+\s+(\w+)\s+", text.split("Backward, one operation at a time")[1])[:6]
+    assert ops == ["cross_entropy", "add", "matmul", "relu", "add", "matmul"]
+    assert number(r"worst difference: (\S+)", text) < 1e-12  # the walk's gradients are the hand-derived ones
+    assert_figures(out, "network-graph.svg")
+    assert len(list((out / "backward").glob("step_*.svg"))) == 6
