@@ -114,7 +114,8 @@ class Visit:
     def __init__(self, browser, url: str) -> None:
         self.errors: list[str] = []
         self.outside: list[str] = []
-        self.context = browser.new_context(service_workers="block")
+        # A desktop-sized window, where Material shows the navigation tabs and the search box.
+        self.context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
@@ -198,7 +199,7 @@ def test_other_pages_in_browser(visit, path: str) -> None:
 
 def test_search_finds_a_lesson(visit) -> None:
     page = visit("")
-    page.page.click("label[for='__search']")
+    page.page.click("input.md-search__input")
     page.page.fill("input.md-search__input", "softmax")
     result = page.page.wait_for_selector(".md-search-result__item", timeout=15_000)
     assert result is not None

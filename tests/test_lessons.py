@@ -145,3 +145,40 @@ def test_06_network_graph(tmp_path: Path) -> None:
     assert number(r"worst difference: (\S+)", text) < 1e-12  # the walk's gradients are the hand-derived ones
     assert_figures(out, "network-graph.svg")
     assert len(list((out / "backward").glob("step_*.svg"))) == 6
+
+
+def test_07_training_mnist(tmp_path: Path, mnist_dir: Path) -> None:
+    text, out = run_lesson("07_training_mnist.py", tmp_path, mnist_dir)
+    assert "training on 10,000 images for 2 epochs" in text
+    by_hand = number(r"test accuracy \(hand-derived gradients\): (\S+)%", text) / 100
+    autodiff = number(r"test accuracy \(autodiff\): (\S+)%", text) / 100
+    # Two epochs on 10,000 images: far above chance (10%), and the two engines train the same network.
+    assert by_hand > 0.85 and autodiff > 0.85
+    assert abs(by_hand - autodiff) < 0.005
+    assert number(r"largest difference between the two engines' weights: (\S+)", text) < 1e-3
+    # The confusion matrix covers the 10,000 test images, and its diagonal is the accuracy.
+    rows = re.findall(r"\n(\d)\s+((?:\d+\s+){9}\d+)", text)
+    assert len(rows) == 10
+    confusion = np.array([[int(v) for v in values.split()] for _, values in rows])
+    assert confusion.sum() == 10_000
+    assert np.trace(confusion) / 10_000 == pytest.approx(by_hand, abs=1e-4)
+    misclassified = number(r"\n(\d+) of 10000 test images misclassified", text)
+    assert misclassified == 10_000 - np.trace(confusion)
+    assert_figures(out, "curves.png", "predictions.png", "mistakes.png", "confusion.png")
+
+
+def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
+    text, out = run_lesson("08_experiments.py", tmp_path, mnist_dir)
+
+    def accuracy(label: str) -> float:
+        return number(rf"\n{re.escape(label)}\s+(\S+)%", text) / 100
+
+    # All-zero weights cannot break the symmetry: only the output bias learns, i.e. the most frequent
+    # training digit is predicted; on the test set that is 1, with 1135 of 10000 images.
+    assert accuracy("zeros") == pytest.approx(0.1135, abs=0.002)
+    for label in ("he", "xavier", "lecun", "SGD, lr 0.1", "SGD + momentum 0.9, lr 0.01", "Adam, lr 0.001"):
+        assert accuracy(label) > 0.8, label
+    assert accuracy("hidden 128 (101,770 parameters)") > accuracy("hidden 10 (7,960 parameters)")
+    # Two full-batch steps are far behind 158 mini-batch steps over the same two epochs.
+    assert accuracy("batches of 64") > accuracy("full batch, 2 epochs") + 0.3
+    assert_figures(out, "initialisation.png", "optimizers.png", "batch-size.png", "summary.png")
