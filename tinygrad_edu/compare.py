@@ -40,7 +40,7 @@ from tinygrad_edu.tensor import Tensor
 # Pass/fail thresholds per dtype: manual vs autodiff, and each of them vs finite differences.
 # float64 agrees to rounding (~1e-16); float32 rounding (eps 1.2e-7) grows with the sums in the matmuls.
 REL_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-FD_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
+FD_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-5}
 FD_EPSILON = 1e-6
 INTERMEDIATES = {"dZ2": "Z2", "dA1": "A1", "dZ1": "Z1"}  # gradient name -> the intermediate it differentiates
 
@@ -158,9 +158,13 @@ BUGS: dict[str, Bug] = {
 
 
 def student_backward(
-    params: manual.Params, cache: dict[str, Any], y: Any, bug: str | None = None
+    params: manual.Params, cache: dict[str, Any], y: Any, bug: str | Bug | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Backward's seven steps with a bug's wrong line(s) swapped in.
+
+    Args:
+        params, cache, y: as for :func:`tinygrad_edu.manual.backward`.
+        bug: the name of an entry of ``BUGS``, a :class:`Bug` of your own, or None for the correct steps.
 
     Returns:
         ``(grads, errors)``: the gradients that could be computed, and for each one that could not (a
@@ -188,7 +192,9 @@ def student_backward(
     return grads, errors
 
 
-def _get_bug(name: str) -> Bug:
+def _get_bug(name: str | Bug) -> Bug:
+    if isinstance(name, Bug):
+        return name
     if name not in BUGS:
         raise manual.InputError(f"unknown bug {name!r}; choose one of: {', '.join(BUGS)} (see --list-bugs)")
     return BUGS[name]
@@ -280,6 +286,7 @@ class Comparison:
     batch_size: int
     rel_tol: float
     fd_tol: float
+    fd_points: int
     bug: str | None = None
 
     @property
@@ -310,7 +317,7 @@ def compare_gradients(
     x: Any,
     y: Any,
     *,
-    bug: str | None = None,
+    bug: str | Bug | None = None,
     fd_points: int = 5,
     seed: int = 0,
     rel_tol: float | None = None,
@@ -322,12 +329,12 @@ def compare_gradients(
         params: ``W1, b1, W2, b2``; their dtype (float32 or float64) is the dtype of the comparison.
         x: images ``(N, 784)``.
         y: integer labels ``(N,)`` in 0..9.
-        bug: the name of an entry of ``BUGS`` to swap into the hand-derived backward, or None.
+        bug: a bug to swap into the hand-derived backward (a name from ``BUGS`` or a :class:`Bug`), or None.
         fd_points: random coordinates per tensor checked by finite differences (in float64). The coordinate
             where manual and autodiff disagree most is checked too, so finite differences settle who is right.
         seed: picks those coordinates.
         rel_tol: largest accepted ``rel err`` (default: 1e-10 in float64, 1e-5 in float32).
-        fd_tol: largest accepted ``FD err`` (default: 1e-6 in float64, 1e-4 in float32).
+        fd_tol: largest accepted ``FD err`` (default: 1e-6 in float64, 1e-5 in float32).
 
     Returns:
         A :class:`Comparison`; ``print`` it for the table, ``.passed`` and ``.failed`` for the verdict.
@@ -373,7 +380,8 @@ def compare_gradients(
         batch_size=len(y),
         rel_tol=rel_tol,
         fd_tol=fd_tol,
-        bug=bug,
+        fd_points=fd_points,
+        bug=None if bug is None else _get_bug(bug).name,
     )
 
 
@@ -479,7 +487,7 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
         paint(
             f"pass: rel err <= {c.rel_tol:.0e} (manual vs autodiff, {c.dtype}); FD manual and FD autodiff <= "
             f"{c.fd_tol:.0e} (vs central differences in float64, eps {FD_EPSILON:.0e}, "
-            f"random coordinates per tensor plus the worst disagreement)",
+            f"{c.fd_points} random coordinates per tensor plus the worst disagreement)",
             "dim",
         )
     )
