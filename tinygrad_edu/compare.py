@@ -530,7 +530,7 @@ def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
     MNIST is at hand when ``--data-dir`` is given (it must then hold the files), or when the loader's default
     folder (``$TINYGRAD_EDU_DATA``, else the cache folder) already holds them. Nothing is downloaded.
     """
-    from tinygrad_edu.data import MnistNotFoundError, load_mnist
+    from tinygrad_edu.data import MnistNotFoundError, load_mnist, resolve_data_dir
 
     rng = np.random.default_rng([args.seed, 1])  # a stream of its own, apart from the weights'
     try:
@@ -542,7 +542,7 @@ def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
         y = rng.integers(0, manual.N_CLASSES, size=args.batch_size)
         return x, y, (
             f"random pixels in [0, 1) and random labels, MNIST's shape {x.shape} "
-            "(MNIST not found; --data-dir DIR compares on a real batch)"
+            f"(no MNIST in {resolve_data_dir()}; --data-dir DIR compares on a real batch)"
         )
     total = len(mnist.train_labels)
     if args.batch_size > total:
