@@ -340,6 +340,7 @@ def compare_gradients(
         A :class:`Comparison`; ``print`` it for the table, ``.passed`` and ``.failed`` for the verdict.
     """
     X, y = manual.check_inputs("compare_gradients", params, x, y)
+    bug = None if bug is None else _get_bug(bug)
     dtype = X.dtype
     rel_tol = REL_TOLERANCE[dtype] if rel_tol is None else rel_tol
     fd_tol = FD_TOLERANCE[dtype] if fd_tol is None else fd_tol
@@ -360,17 +361,11 @@ def compare_gradients(
         target = INTERMEDIATES.get(name, name[1:])
         indices = rng.choice(reference.size, size=min(fd_points, reference.size), replace=False)
         m = hand.get(name)
-        comparable = m is not None and m.shape == reference.shape
-        if comparable and not np.array_equal(m, reference):
+        if m is not None and m.shape == reference.shape and not np.array_equal(m, reference):
             worst = int(np.argmax(np.abs(m.astype(np.float64) - reference).reshape(-1)))
             indices = np.unique(np.append(indices, worst))
         fd = _finite_differences(target, params64, cache64, y, indices)
-        rows.append(_row(name, m if comparable else None, reference, fd, indices, rel_tol, fd_tol))
-        row = rows[-1]
-        if m is None:
-            row.problem = errors.get(name, "not computed")
-        elif not comparable:
-            row.manual_shape, row.problem = m.shape, f"shape {m.shape}, expected {reference.shape}"
+        rows.append(_row(name, m, reference, fd, indices, rel_tol, fd_tol, errors.get(name, "not computed")))
     return Comparison(
         rows,
         loss_manual=float(cache["loss"]),
@@ -381,7 +376,7 @@ def compare_gradients(
         rel_tol=rel_tol,
         fd_tol=fd_tol,
         fd_points=fd_points,
-        bug=None if bug is None else _get_bug(bug).name,
+        bug=None if bug is None else bug.name,
     )
 
 
@@ -393,15 +388,21 @@ def _row(
     indices: np.ndarray,
     rel_tol: float,
     fd_tol: float,
+    error: str,
 ) -> GradientRow:
-    """Measure one gradient: manual vs autodiff on the whole tensor, both vs finite differences at ``indices``."""
+    """Measure one gradient: manual vs autodiff on the whole tensor, both vs finite differences at ``indices``.
+
+    ``hand`` is None when the step failed (``error`` says why); a hand gradient of the wrong shape fails too.
+    """
     a = auto.astype(np.float64).reshape(-1)
     scale = max(float(np.abs(a).max()), float(np.abs(fd).max()), np.finfo(np.float64).tiny)
     fd_error_autodiff = float(np.abs(a[indices] - fd).max()) / scale
     kind = "intermediate" if name in INTERMEDIATES else "parameter"
     nan = float("nan")
-    if hand is None:
-        return GradientRow(name, kind, auto.shape, None, nan, nan, nan, nan, fd_error_autodiff, len(indices), False)
+    if hand is None or hand.shape != auto.shape:
+        problem = error if hand is None else f"shape {hand.shape}, expected {auto.shape}"
+        shape = None if hand is None else hand.shape
+        return GradientRow(name, kind, auto.shape, shape, nan, nan, nan, nan, fd_error_autodiff, len(indices), False, problem)
     m = hand.astype(np.float64).reshape(-1)
     max_abs = float(np.abs(m - a).max())
     a_max = float(np.abs(a).max())
@@ -483,14 +484,16 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
     for row in c.rows:
         if row.problem and (row.manual_shape != row.shape or not row.fd_error_autodiff <= c.fd_tol):
             out.append(paint(f"{row.name}: {row.problem}", "red"))  # what the numbers in the table cannot say
-    out.append(
-        paint(
-            f"pass: rel err <= {c.rel_tol:.0e} (manual vs autodiff, {c.dtype}); FD manual and FD autodiff <= "
-            f"{c.fd_tol:.0e} (vs central differences in float64, eps {FD_EPSILON:.0e}, "
-            f"{c.fd_points} random coordinates per tensor plus the worst disagreement)",
-            "dim",
-        )
-    )
+    hand = "manual.backward" if c.bug is None else f"backward with the bug {c.bug!r}"
+    if out[-1]:
+        out.append("")
+    legend = [
+        f"m = hand-derived ({hand}), a = autodiff; rel err = max|m-a| / max|a|; cosine of m and a",
+        f"FD = error against central differences (float64, eps {FD_EPSILON:.0e}) at {c.fd_points} random "
+        "coordinates per tensor and where m and a differ most, relative to max|a|",
+        f"pass ({c.dtype}): rel err <= {c.rel_tol:.0e}, FD manual and FD autodiff <= {c.fd_tol:.0e}",
+    ]
+    out.extend(paint(text, "dim") for text in legend)
     failed = c.failed
     if c.passed:
         out.append(paint(f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff", "green", "bold"))
