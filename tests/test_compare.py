@@ -240,3 +240,12 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path), "TERM": "xterm"}
     assert ANSI.search(run_in_terminal(env))
     assert not ANSI.search(run_in_terminal({**env, "NO_COLOR": "1"}))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tinygrad_edu.compare as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

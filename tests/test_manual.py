@@ -218,3 +218,12 @@ def test_bad_parameters_are_named():
         manual.forward({**PARAMS, "b1": PARAMS["b1"].astype(np.float32)}, X, Y)
     with pytest.raises(InputError, match=r"params\['W1'\] must be a float32 or float64 NumPy array, got list"):
         manual.forward({**PARAMS, "W1": [[0.0]]}, X, Y)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tinygrad_edu.manual as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

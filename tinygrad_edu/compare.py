@@ -338,6 +338,15 @@ def compare_gradients(
 
     Returns:
         A :class:`Comparison`; ``print`` it for the table, ``.passed`` and ``.failed`` for the verdict.
+
+    >>> import numpy as np
+    >>> from tinygrad_edu import manual
+    >>> params = manual.init_params(hidden=10, dtype=np.float64)
+    >>> x, y = np.random.default_rng(0).random((4, 784)), np.array([3, 1, 4, 1])
+    >>> compare_gradients(params, x, y).passed
+    True
+    >>> compare_gradients(params, x, y, bug="relu-mask-z1").failed
+    ['dZ1', 'dW1', 'db1']
     """
     X, y = manual.check_inputs("compare_gradients", params, x, y)
     bug = None if bug is None else _get_bug(bug)

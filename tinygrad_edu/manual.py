@@ -21,6 +21,17 @@ Backward, with ``Y`` the one-hot labels (the chain rule, read from the loss back
     db1 = sum_n dZ1[n]
 
 Every array keeps the parameters' dtype (float32 or float64) from input to gradient: nothing is upcast.
+
+>>> import numpy as np
+>>> from tinygrad_edu import manual
+>>> params = manual.init_params(hidden=10, seed=0, dtype=np.float64)
+>>> x, y = np.random.default_rng(0).random((4, 784)), np.array([3, 1, 4, 1])
+>>> cache = manual.forward(params, x, y)
+>>> grads = manual.backward(params, cache, y)
+>>> grads["dZ2"].shape, grads["dW1"].shape, grads["db1"].shape
+((4, 10), (784, 10), (10,))
+>>> bool(np.allclose(grads["dZ2"].sum(axis=1), 0))  # each row of (P - Y) / N sums to (1 - 1) / N
+True
 """
 
 from __future__ import annotations
