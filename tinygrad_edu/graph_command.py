@@ -60,16 +60,7 @@ def mnist_loss(hidden: int = 128, batch: int = 64, seed: int = 0) -> Tensor:
     Z2.name = "Z2"
     loss = F.cross_entropy(Z2, y)
     loss.name = "loss"
-    _name_targets(loss)
     return loss
-
-
-def _name_targets(loss: Tensor) -> None:
-    """Name the labels' tensor ``y`` when cross_entropy wrapped the array into an input Tensor."""
-    targets = loss._op.inputs[1:] if loss._op is not None else ()
-    for t in targets:
-        if t.name is None:
-            t.name = "y"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

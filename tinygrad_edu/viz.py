@@ -335,7 +335,7 @@ def _build_dot(
         arg_names = ARGUMENT_NAMES.get(t._op.name, ())
         for k, x in enumerate(t._op.inputs):
             edge_attrs = {"label": arg_names[k]} if k < len(arg_names) else {}
-            if active:  # the gradient flows back along these edges during this step
+            if active and x.requires_grad:  # the gradient flows back along these edges in this step
                 edge_attrs.update(color=HIGHLIGHT_COLOUR, penwidth="2.5", dir="both", arrowtail="normal")
             edges.append((f"t{g.index[id(x)]}", f"op{i}", edge_attrs))
         edges.append((f"op{i}", f"t{i}", {"color": HIGHLIGHT_COLOUR, "penwidth": "2.5"} if active else {}))
@@ -462,10 +462,10 @@ def backward_steps(
 
     def picture(position: int, grad: np.ndarray) -> StepGraph:
         t = g.tensors[position]
-        output = t.name or ("the loss" if t is loss else f"its {'x'.join(map(str, t.shape)) or 'scalar'} output")
+        receivers = [_describe(x) for x in t._op.inputs if x.requires_grad]
         title = (
-            f"Backward step {step} of {total}: {t._op.name} receives dL/d({output}) "
-            f"and sends gradients to its {len(t._op.inputs)} input(s)"
+            f"Backward step {step} of {total}: the {t._op.name} rule takes dL/d({_describe(t)}) "
+            f"and passes gradients back to {', '.join(receivers)}"
         )
         dot = _build_dot(
             g, show_data=show_data, show_grad=True, rankdir=rankdir, grads=known, highlight=position,
@@ -487,6 +487,11 @@ def backward_steps(
     if pending is not None:
         step += 1
         yield picture(*pending)
+
+
+def _describe(t: Tensor) -> str:
+    """A tensor's name, else its shape, for captions."""
+    return t.name or f"the {'scalar' if t.ndim == 0 else tuple(t.shape)} tensor"
 
 
 # --------------------------------------------------------------------------- rendering
