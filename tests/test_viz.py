@@ -207,6 +207,7 @@ def test_module_style_names_group_by_prefix():
 def test_layer_of():
     assert viz.layer_of("fc1.weight") == "fc1"
     assert viz.layer_of("layers.0.bias") == "layers.0"
+    assert viz.layer_of("0.weight") == "layer 0"
     assert viz.layer_of("W1") == viz.layer_of("b1") == "layer 1"
     assert viz.layer_of("W_2") == "layer 2"
     assert viz.layer_of("weights") is None and viz.layer_of(None) is None

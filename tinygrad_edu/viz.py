@@ -31,7 +31,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,12 +134,7 @@ def _summary_lines(array: np.ndarray) -> list[str]:
     if a.size == 0:
         return ["empty"]
     if a.size <= TINY_SIZE:
-        if a.ndim == 0:
-            return [_fmt(a.item(), digits=4)]
-        text = np.array2string(
-            a, separator=", ", formatter={"all": lambda v: _fmt(v, digits=4)}, max_line_width=10**6
-        )
-        return [" ".join(text.split())]
+        return [_format_values(a.tolist())]
     notes = []
     if a.dtype.kind in "fc":
         finite = np.isfinite(a)
@@ -151,6 +146,13 @@ def _summary_lines(array: np.ndarray) -> list[str]:
             if a.size == 0:
                 return notes
     return [f"mean {_fmt(a.mean(dtype=np.float64))}", f"min {_fmt(a.min())} max {_fmt(a.max())}", *notes]
+
+
+def _format_values(values: object) -> str:
+    """``[[1, 2.5]]``: nested lists (from ``ndarray.tolist()``) with 4 significant digits."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_format_values(v) for v in values) + "]"
+    return _fmt(values, digits=4)
 
 
 def _fmt(value: object, digits: int = 3) -> str:
@@ -213,13 +215,15 @@ _NUMBERED_NAME = re.compile(r"[A-Za-z]+_?(\d+)")
 def layer_of(name: str | None) -> str | None:
     """The layer a parameter's name places it in, or None.
 
-    ``"fc1.weight"`` -> ``"fc1"`` (everything before the last dot, as ``nn`` modules name them);
+    ``"fc1.weight"`` -> ``"fc1"`` (everything before the last dot, as ``nn`` modules name them;
+    a bare number, from ``Sequential``, becomes ``"layer 0"``);
     ``"W1"``, ``"b1"``, ``"W_2"`` -> ``"layer 1"``/``"layer 2"`` (letters then the layer's number).
     """
     if not name:
         return None
     if "." in name:
-        return name.rsplit(".", 1)[0]
+        prefix = name.rsplit(".", 1)[0]
+        return f"layer {prefix}" if prefix.isdigit() else prefix  # Sequential names "0.weight"
     match = _NUMBERED_NAME.fullmatch(name)
     return f"layer {match.group(1)}" if match else None
 
@@ -508,12 +512,12 @@ def _output_format(path: Path) -> str | None:
     raise GraphFormatError(f"cannot save a graph as {str(path)!r}: the suffix must be one of {supported}")
 
 
-def _write_atomically(path: Path, write: object) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        write(Path(tmp))  # type: ignore[operator]
+        write(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
