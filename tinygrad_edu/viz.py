@@ -559,15 +559,14 @@ def _dot_or_write_source(sources: list[tuple[str, Path]], where: str) -> str | N
     for source, path in sources:
         dot_path = path.with_suffix(".dot")
         written.append(_render_source(source, dot_path, None))
-    first = written[0]
-    fmt = _output_format(sources[0][1])
-    again = f"dot -T{fmt} {first} -o {sources[0][1]}"
-    saved = f"The DOT source was written to {first}" if len(written) == 1 else (
-        f"The DOT sources ({len(written)} files) were written to {first.parent}"
-    )
+    first, requested = written[0], sources[0][1]
+    again = f"dot -T{_output_format(requested)} {first} -o {requested}"
+    if len(written) == 1:
+        saved = f"The DOT source was written to {first} (render it later with: {again})."
+    else:
+        saved = f"The DOT sources ({len(written)} files) were written to {first.parent} (render each later, e.g. {again})."
     raise GraphvizNotFoundError(
-        f"Graphviz's `dot` program is not on PATH, so {where} could not be rendered.\n"
-        f"{saved} (render it later with: {again}).\n{INSTALL_HELP}"
+        f"Graphviz's `dot` program is not on PATH, so {where} could not be rendered.\n{saved}\n{INSTALL_HELP}"
     )
 
 
