@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+import tinygrad_edu.functional as F
 from tinygrad_edu.tensor import Tensor
 
 INPUTS, CLASSES = 784, 10
@@ -36,8 +37,6 @@ def mnist_loss(hidden: int = 128, batch: int = 64, seed: int = 0) -> Tensor:
     Returns:
         The scalar loss; call ``.backward()`` (or :func:`~tinygrad_edu.viz.backward_steps`) on it.
     """
-    import tinygrad_edu.functional as F
-
     if hidden < 1 or batch < 1:
         raise ValueError(f"hidden and batch must be at least 1, got hidden={hidden}, batch={batch}")
     rng = np.random.default_rng(seed)
