@@ -272,15 +272,6 @@ def diamond():
     return (a * a.tanh()).sum(), x, w
 
 
-# The core's topological_order marks a tensor visited when it is pushed on the DFS stack, not when it is
-# finished, so a tensor feeding two ops can be ordered after one of its consumers; backward then runs it
-# before all contributions arrive (b * b.exp() gives db = e^b instead of 3e^b at b=2). Remove the xfail
-# when main fixes it (strict: an XPASS fails the suite so the marker cannot outlive the bug).
-CORE_DIAMOND_BUG = pytest.mark.xfail(
-    strict=True, reason="core bug on main: topological_order is not a valid order when a tensor is used twice"
-)
-
-
 def mnist_tree():
     return mnist_loss(hidden=6, batch=3, seed=2), 6  # a tree: every tensor is used once
 
@@ -289,7 +280,7 @@ def diamond_graph():
     return diamond()[0], 5  # mul, add, tanh, mul, sum
 
 
-@pytest.mark.parametrize("build", [mnist_tree, pytest.param(diamond_graph, marks=CORE_DIAMOND_BUG)])
+@pytest.mark.parametrize("build", [mnist_tree, diamond_graph])
 def test_one_step_per_op_in_reverse_topological_order(build):
     loss, op_count = build()
     order = topological_order(loss)
@@ -328,7 +319,6 @@ def test_steps_are_the_backward_pass_of_a_tree(small):
     assert w.grad.tolist() == [[1.0], [2.0]] and b.grad == 1  # dL/dw = x^T, dL/db = 1 (z = 5 > 0)
 
 
-@CORE_DIAMOND_BUG
 def test_steps_are_the_backward_pass_of_a_diamond():
     loss, x, w = diamond()
     for _ in backward_steps(loss):
