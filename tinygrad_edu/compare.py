@@ -521,19 +521,31 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu compare``."""
-    parser.add_argument("--hidden", type=_positive_int, default=128, help="hidden units H (default 128; try 10)")
-    parser.add_argument("--batch-size", type=_positive_int, default=64, help="examples in the batch (default 64)")
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="default float64")
+    parser.add_argument("--hidden", type=_positive_int, default=128, metavar="H", help="hidden units (default 128; try 10)")
+    parser.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="examples in the batch (default 64)")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float64",
+        help="precision of the weights and gradients (default float64; float32 is what training uses)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the batch and the checked coordinates")
     parser.add_argument(
         "--data-dir",
-        help="folder with the MNIST files, to compare on a real batch (default: $TINYGRAD_EDU_DATA if it holds "
-        "them, else random inputs of MNIST's shape; nothing is downloaded)",
+        metavar="DIR",
+        help="folder with the MNIST files, to compare on a real batch (default: the data folder, $TINYGRAD_EDU_DATA "
+        "or the cache, if MNIST is already there; else random inputs of MNIST's shape; nothing is downloaded)",
     )
-    parser.add_argument("--fd-points", type=_positive_int, default=5, help="random coordinates per tensor for finite differences")
-    parser.add_argument("--inject-bug", metavar="NAME", choices=list(BUGS), help="swap a known student mistake into the hand-derived backward")
+    parser.add_argument(
+        "--fd-points", type=_positive_int, default=5, metavar="K", help="random coordinates per tensor for finite differences (default 5)"
+    )
+    parser.add_argument(
+        "--inject-bug", metavar="NAME", choices=list(BUGS), help="swap a known student mistake into the hand-derived backward (see --list-bugs)"
+    )
     parser.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour the table (auto: on a terminal, unless NO_COLOR is set)")
+    parser.add_argument(
+        "--color", choices=["auto", "always", "never"], default="auto", help="colour the table (auto: on a terminal, unless NO_COLOR is set)"
+    )
 
 
 def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
