@@ -249,3 +249,18 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_finite_differences_skip_coordinates_next_to_a_relu_kink(monkeypatch):
+    # Put hidden unit 3 of example 0 just 3e-7 above its kink: moving b1[3] by eps = 1e-6 crosses it.
+    params = manual.init_params(10, dtype=np.float64)
+    x, y = batch(4)
+    params["b1"][3] -= manual.forward(params, x, y)["Z1"][0, 3] - 3e-7
+    comparison = compare_gradients(params, x, y, fd_points=10)  # b1 has 10 coordinates: all but b1[3]
+    assert comparison.passed, str(comparison)
+    assert comparison["db1"].fd_points == 9
+    import tinygrad_edu.compare as compare
+
+    monkeypatch.setattr(compare, "_off_kinks", lambda *args: True)
+    across_the_kink = compare_gradients(params, x, y, fd_points=10)
+    assert across_the_kink.failed == ["db1"] and across_the_kink["db1"].fd_error > 1e-3
