@@ -264,3 +264,14 @@ def test_finite_differences_skip_coordinates_next_to_a_relu_kink(monkeypatch):
     monkeypatch.setattr(compare, "_off_kinks", lambda *args: True)
     across_the_kink = compare_gradients(params, x, y, fd_points=10)
     assert across_the_kink.failed == ["db1"] and across_the_kink["db1"].fd_error > 1e-3
+
+
+def test_installed_console_script_runs_compare(tmp_path):
+    # The README's main command is `.venv/bin/tinygrad-edu compare`: the entry point beside this Python.
+    script = os.path.join(os.path.dirname(sys.executable), "tinygrad-edu")
+    if not os.path.exists(script):
+        pytest.skip(f"no console script at {script} (package not installed with pip install -e)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("TINYGRAD_EDU_DATA", None)
+    result = subprocess.run([script, "compare", "--hidden", "10", "--batch-size", "2"], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0 and "all 7 gradients agree" in result.stdout
