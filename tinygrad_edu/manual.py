@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.errors import ShapeError, TinygradEduError
+from tinygrad_edu.functional import one_hot  # a NumPy helper: no Tensor is used in this module
 
 N_FEATURES = 784  # 28 x 28 pixels
 N_CLASSES = 10
@@ -178,8 +179,7 @@ def backward(params: Params, cache: dict[str, Any], y: Any) -> dict[str, np.ndar
     _, y = check_inputs("backward", params, None, y, batch_size=len(X))
     W2 = params["W2"]
     N = len(y)
-    Y = np.zeros_like(P)
-    Y[np.arange(N), y] = 1  # one-hot labels
+    Y = one_hot(y, N_CLASSES, P.dtype)  # row n is 1 in column y[n], 0 elsewhere
     # --8<-- [start:backward]
     dZ2 = (P - Y) / N  # dZ2 = (P - Y) / N
     dW2 = A1.T @ dZ2  # dW2 = A1^T dZ2
