@@ -178,9 +178,9 @@ def backward(params: Params, cache: dict[str, Any], y: Any) -> dict[str, np.ndar
     X, Z1, A1, P = cache["X"], cache["Z1"], cache["A1"], cache["P"]
     _, y = check_inputs("backward", params, None, y, batch_size=len(X))
     W2 = params["W2"]
-    N = len(y)
-    Y = one_hot(y, N_CLASSES, P.dtype)  # row n is 1 in column y[n], 0 elsewhere
     # --8<-- [start:backward]
+    N = len(y)  # batch size
+    Y = one_hot(y, N_CLASSES, P.dtype)  # row n is 1 in column y[n], 0 elsewhere
     dZ2 = (P - Y) / N  # dZ2 = (P - Y) / N
     dW2 = A1.T @ dZ2  # dW2 = A1^T dZ2
     db2 = dZ2.sum(axis=0)  # db2 = sum over the batch of dZ2
