@@ -28,6 +28,7 @@ import functools
 import itertools
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -518,7 +519,7 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
     out = [loss_line if c.loss_ok else paint(loss_line + "  FAIL", "red"), "", *lines, ""]
     for row in c.rows:
         if row.problem and (row.manual_shape != row.shape or not row.fd_error_autodiff <= c.fd_tol):
-            out.append(paint(f"{row.name}: {row.problem}", "red"))  # what the numbers in the table cannot say
+            out.append(paint(_wrap(f"{row.name}: {row.problem}"), "red"))  # what the numbers cannot say
     hand = "manual.backward" if c.bug is None else f"backward with the bug {c.bug!r}"
     if out[-1]:
         out.append("")
@@ -528,13 +529,18 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
         f"{c.fd_points} random coordinates per tensor, off ReLU kinks, and where m and a differ most",
         f"pass ({c.dtype}): rel err <= {c.rel_tol:.0e}, FD manual and FD autodiff <= {c.fd_tol:.0e}",
     ]
-    out.extend(paint(text, "dim") for text in legend)
+    out.extend(paint(_wrap(text), "dim") for text in legend)
     failed = c.failed
     if c.passed:
         out.append(paint(f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff", "green", "bold"))
     else:
         out.append(paint(f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}", "red", "bold"))
     return "\n".join(out)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    """Fold a long line for an ordinary terminal; continuation lines are indented."""
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False)
 
 
 # -- the command ------------------------------------------------------------------------------------------
@@ -621,10 +627,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     title = "Hand-derived backprop vs autodiff vs finite differences"
     print(f"{title}\nnetwork 784-{args.hidden}-10, batch {args.batch_size}, {args.dtype}, seed {args.seed}")
-    print(f"input: {source}")
+    print(_wrap(f"input: {source}"))
     if args.inject_bug:
         bug = BUGS[args.inject_bug]
-        print(f"injected bug {bug.name!r}: {bug.summary}\n  {bug.explanation}")
+        print(_wrap(f"injected bug {bug.name!r}: {bug.summary}"))
+        print(_wrap(bug.explanation, indent="  "))
     print()
     print(format_table(comparison, color=color))
     return 0 if comparison.passed else 1
