@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_edu import manual
 from tinygrad_edu.compare import autodiff_gradients
@@ -22,7 +24,9 @@ def random_batch(n: int, seed: int = 0, dtype=np.float64) -> tuple[np.ndarray, n
 
 
 def relative_error(a: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.float64) - reference).max() / np.abs(reference).max())
+    """max |a - reference| / max |reference| (the plain difference when reference is all zeros: dead units)."""
+    difference = float(np.abs(a.astype(np.float64) - reference).max())
+    return difference / max(float(np.abs(reference).max()), 1e-300) if difference else 0.0
 
 
 def assert_manual_matches_autodiff(params, x, y, tolerance: float) -> None:
@@ -53,6 +57,19 @@ def test_manual_matches_autodiff_on_real_mnist(mnist, dtype, hidden, batch):
     rows = np.random.default_rng(batch).choice(len(mnist.train_labels), size=batch, replace=False)
     params = manual.init_params(hidden, seed=1, dtype=dtype)
     assert_manual_matches_autodiff(params, mnist.train_images[rows], mnist.train_labels[rows], TOLERANCE[dtype])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hidden=st.integers(1, 40),
+    batch=st.integers(1, 20),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([0.01, 1.0, 30.0]),  # tiny, MNIST-like and large pixel values
+)
+def test_manual_matches_autodiff_for_any_sizes(hidden, batch, seed, scale):
+    params = manual.init_params(hidden, seed=seed, dtype=np.float64)
+    x, y = random_batch(batch, seed=seed)
+    assert_manual_matches_autodiff(params, x * scale, y, TOLERANCE[np.float64])
 
 
 # -- every formula against finite differences (float64), written here independently of compare.py ---------------
