@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -216,6 +215,7 @@ def test_command_on_real_mnist(mnist_dir):
 
 def run_in_terminal(env: dict) -> str:
     """Run the command with its stdout on a pseudo-terminal, as in an interactive shell."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals need a POSIX system")
     leader, follower = pty.openpty()
     environment = {k: v for k, v in os.environ.items() if k not in ("TINYGRAD_EDU_DATA", "NO_COLOR")}
     environment.update(env)
