@@ -103,6 +103,7 @@ class Bug:
     steps: dict[str, Step] = field(repr=False)  # replaces these entries of BACKWARD_STEPS
 
 
+# --8<-- [start:bugs]
 BUGS: dict[str, Bug] = {
     bug.name: bug
     for bug in (
@@ -159,6 +160,7 @@ BUGS: dict[str, Bug] = {
         ),
     )
 }
+# --8<-- [end:bugs]
 
 
 def student_backward(
