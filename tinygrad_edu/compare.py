@@ -49,7 +49,7 @@ FD_EPSILON = 1e-6
 INTERMEDIATES = {"dZ2": "Z2", "dA1": "A1", "dZ1": "Z1"}  # gradient name -> the intermediate it differentiates
 
 
-# -- 2. autodiff ------------------------------------------------------------------------------------------
+# -- autodiff ---------------------------------------------------------------------------------------------
 def autodiff_gradients(params: manual.Params, x: Any, y: Any) -> tuple[float, dict[str, np.ndarray]]:
     """The same network written with Tensor, from the same parameter values; autodiff derives the gradients.
 
@@ -205,7 +205,7 @@ def _get_bug(name: str | Bug) -> Bug:
     return BUGS[name]
 
 
-# -- 3. finite differences --------------------------------------------------------------------------------
+# -- finite differences -----------------------------------------------------------------------------------
 def _loss_after(name: str, value: np.ndarray, params: manual.Params, y: np.ndarray) -> float:
     """The loss computed from an intermediate onwards (the rest of the forward pass)."""
     if name == "Z1":
