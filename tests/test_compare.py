@@ -40,7 +40,8 @@ def test_correct_backprop_passes_every_row(dtype, hidden):
 
 
 def test_on_a_real_mnist_batch(mnist):
-    comparison = compare_gradients(manual.init_params(128, dtype=np.float64), mnist.test_images[:32], mnist.test_labels[:32])
+    params = manual.init_params(128, dtype=np.float64)
+    comparison = compare_gradients(params, mnist.test_images[:32], mnist.test_labels[:32])
     assert comparison.passed, str(comparison)
 
 
@@ -273,7 +274,8 @@ def test_installed_console_script_runs_compare(tmp_path):
         pytest.skip(f"no console script at {script} (package not installed with pip install -e)")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     env.pop("TINYGRAD_EDU_DATA", None)
-    result = subprocess.run([script, "compare", "--hidden", "10", "--batch-size", "2"], capture_output=True, text=True, timeout=120, env=env)
+    command = [script, "compare", "--hidden", "10", "--batch-size", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0 and "all 7 gradients agree" in result.stdout
 
 

@@ -111,7 +111,10 @@ def test_batch_gradient_is_the_mean_of_per_example_gradients():
     params = manual.init_params(16, seed=2, dtype=np.float64)
     x, y = random_batch(5, seed=2)
     whole = manual.backward(params, manual.forward(params, x, y), y)
-    singles = [manual.backward(params, manual.forward(params, x[i : i + 1], y[i : i + 1]), y[i : i + 1]) for i in range(5)]
+    singles = []
+    for i in range(5):
+        xi, yi = x[i : i + 1], y[i : i + 1]
+        singles.append(manual.backward(params, manual.forward(params, xi, yi), yi))
     for name in ("dW1", "db1", "dW2", "db2"):
         np.testing.assert_allclose(whole[name], np.mean([g[name] for g in singles], axis=0), rtol=1e-12, atol=1e-15)
 

@@ -73,7 +73,9 @@ def autodiff_gradients(params: manual.Params, x: Any, y: Any) -> tuple[float, di
     loss = F.cross_entropy(Z2, y)  # softmax and the mean negative log-likelihood, fused
     loss.backward()
     # --8<-- [end:autodiff]
-    grads = {"dZ2": Z2.grad, "dW2": W2.grad, "db2": b2.grad, "dA1": A1.grad, "dZ1": Z1.grad, "dW1": W1.grad, "db1": b1.grad}
+    grads = {
+        "dZ2": Z2.grad, "dW2": W2.grad, "db2": b2.grad, "dA1": A1.grad, "dZ1": Z1.grad, "dW1": W1.grad, "db1": b1.grad
+    }
     return loss.item(), grads
 
 
@@ -440,7 +442,9 @@ def _row(
     if hand is None or hand.shape != auto.shape:
         problem = error if hand is None else f"shape {hand.shape}, expected {auto.shape}"
         shape = None if hand is None else hand.shape
-        return GradientRow(name, kind, auto.shape, shape, nan, nan, nan, nan, fd_error_autodiff, len(indices), False, problem)
+        return GradientRow(
+            name, kind, auto.shape, shape, nan, nan, nan, nan, fd_error_autodiff, len(indices), False, problem
+        )
     m = hand.astype(np.float64).reshape(-1)
     max_abs = float(np.abs(m - a).max())
     a_max = float(np.abs(a).max())
@@ -534,15 +538,19 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
     out.extend(paint(_wrap(text), "dim") for text in legend)
     failed = c.failed
     if c.passed:
-        out.append(paint(f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff", "green", "bold"))
+        verdict = f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff"
+        out.append(paint(verdict, "green", "bold"))
     else:
-        out.append(paint(f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}", "red", "bold"))
+        verdict = f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}"
+        out.append(paint(verdict, "red", "bold"))
     return "\n".join(out)
 
 
 def _wrap(text: str, indent: str = "") -> str:
     """Fold a long line for an ordinary terminal; continuation lines are indented."""
-    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False)
+    return textwrap.fill(
+        text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )
 
 
 # -- the command ------------------------------------------------------------------------------------------
@@ -555,8 +563,9 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu compare``."""
-    parser.add_argument("--hidden", type=_positive_int, default=128, metavar="H", help="hidden units (default 128; try 10)")
-    parser.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="examples in the batch (default 64)")
+    positive = _positive_int
+    parser.add_argument("--hidden", type=positive, default=128, metavar="H", help="hidden units (default 128; try 10)")
+    parser.add_argument("--batch-size", type=positive, default=64, metavar="N", help="examples per batch (default 64)")
     parser.add_argument(
         "--dtype",
         choices=["float32", "float64"],
@@ -571,14 +580,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "or the cache, if MNIST is already there; else random inputs of MNIST's shape; nothing is downloaded)",
     )
     parser.add_argument(
-        "--fd-points", type=_positive_int, default=5, metavar="K", help="random coordinates per tensor for finite differences (default 5)"
+        "--fd-points",
+        type=positive,
+        default=5,
+        metavar="K",
+        help="random coordinates per tensor for finite differences (default 5)",
     )
     parser.add_argument(
-        "--inject-bug", metavar="NAME", choices=list(BUGS), help="swap a known student mistake into the hand-derived backward (see --list-bugs)"
+        "--inject-bug",
+        metavar="NAME",
+        choices=list(BUGS),
+        help="swap a known student mistake into the hand-derived backward (see --list-bugs)",
     )
     parser.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
     parser.add_argument(
-        "--color", choices=["auto", "always", "never"], default="auto", help="colour the table (auto: on a terminal, unless NO_COLOR is set)"
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the table (auto: on a terminal, unless NO_COLOR is set)",
     )
 
 
@@ -604,7 +623,9 @@ def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
         )
     total = len(mnist.train_labels)
     if args.batch_size > total:
-        raise manual.InputError(f"compare: --batch-size {args.batch_size} is larger than MNIST's {total} training images")
+        raise manual.InputError(
+            f"compare: --batch-size {args.batch_size} is larger than MNIST's {total} training images"
+        )
     rows = np.sort(rng.choice(total, size=args.batch_size, replace=False))
     return mnist.train_images[rows], mnist.train_labels[rows], (
         f"a real MNIST batch, {args.batch_size} training images picked at random (seed {args.seed}) from {mnist.source}"

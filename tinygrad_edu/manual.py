@@ -268,7 +268,9 @@ def _check_params(op: str, params: Params) -> np.dtype:
     """Check the four parameter arrays' presence, shapes and common float dtype; return that dtype."""
     missing = [name for name in PARAM_NAMES if not isinstance(params, dict) or name not in params]
     if missing:
-        raise InputError(f"{op}: params must be a dict with {', '.join(PARAM_NAMES)} (see init_params); missing {missing}")
+        raise InputError(
+            f"{op}: params must be a dict with {', '.join(PARAM_NAMES)} (see init_params); missing {missing}"
+        )
     arrays = {name: params[name] for name in PARAM_NAMES}
     for name, array in arrays.items():
         if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):
