@@ -20,7 +20,7 @@ from tinygrad_edu import __version__
 
 # name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "compare": ("tinygrad_edu.compare", "compare hand-derived backprop with autodiff and finite differences, gradient by gradient"),
+    "compare": ("tinygrad_edu.compare", "Compare the hand-derived backprop with autodiff and finite differences, gradient by gradient."),
     "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
 }
 

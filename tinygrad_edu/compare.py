@@ -7,7 +7,8 @@ Three independent ways to get :math:`\partial L / \partial T` for every intermed
 2. **autodiff**: the same network written with :class:`~tinygrad_edu.Tensor` from the same parameter
    values, intermediates kept with ``retain_grad()``, one ``loss.backward()``;
 3. **central finite differences** in float64 on a few coordinates per tensor:
-   :math:`(L(T + \epsilon e_i) - L(T - \epsilon e_i)) / 2\epsilon`.
+   :math:`(L(T + \epsilon e_i) - L(T - \epsilon e_i)) / 2\epsilon`, at coordinates whose move by
+   :math:`\pm\epsilon` flips no ReLU (across a kink the difference quotient measures neither slope).
 
 :func:`compare_gradients` returns one :class:`GradientRow` per gradient; :func:`format_table` prints them.
 ``BUGS`` holds mistakes students make when deriving backprop by hand; ``compare_gradients(..., bug=NAME)``
@@ -23,8 +24,11 @@ gradient of size 1 and one of size 1e-4::
 from __future__ import annotations
 
 import argparse
+import functools
+import itertools
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -40,12 +44,12 @@ from tinygrad_edu.tensor import Tensor
 # Pass/fail thresholds per dtype: manual vs autodiff, and each of them vs finite differences.
 # float64 agrees to rounding (~1e-16); float32 rounding (eps 1.2e-7) grows with the sums in the matmuls.
 REL_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-FD_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
+FD_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-5}
 FD_EPSILON = 1e-6
 INTERMEDIATES = {"dZ2": "Z2", "dA1": "A1", "dZ1": "Z1"}  # gradient name -> the intermediate it differentiates
 
 
-# -- 2. autodiff ------------------------------------------------------------------------------------------
+# -- autodiff ---------------------------------------------------------------------------------------------
 def autodiff_gradients(params: manual.Params, x: Any, y: Any) -> tuple[float, dict[str, np.ndarray]]:
     """The same network written with Tensor, from the same parameter values; autodiff derives the gradients.
 
@@ -69,7 +73,9 @@ def autodiff_gradients(params: manual.Params, x: Any, y: Any) -> tuple[float, di
     loss = F.cross_entropy(Z2, y)  # softmax and the mean negative log-likelihood, fused
     loss.backward()
     # --8<-- [end:autodiff]
-    grads = {"dZ2": Z2.grad, "dW2": W2.grad, "db2": b2.grad, "dA1": A1.grad, "dZ1": Z1.grad, "dW1": W1.grad, "db1": b1.grad}
+    grads = {
+        "dZ2": Z2.grad, "dW2": W2.grad, "db2": b2.grad, "dA1": A1.grad, "dZ1": Z1.grad, "dW1": W1.grad, "db1": b1.grad
+    }
     return loss.item(), grads
 
 
@@ -99,6 +105,7 @@ class Bug:
     steps: dict[str, Step] = field(repr=False)  # replaces these entries of BACKWARD_STEPS
 
 
+# --8<-- [start:bugs]
 BUGS: dict[str, Bug] = {
     bug.name: bug
     for bug in (
@@ -155,12 +162,17 @@ BUGS: dict[str, Bug] = {
         ),
     )
 }
+# --8<-- [end:bugs]
 
 
 def student_backward(
-    params: manual.Params, cache: dict[str, Any], y: Any, bug: str | None = None
+    params: manual.Params, cache: dict[str, Any], y: Any, bug: str | Bug | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Backward's seven steps with a bug's wrong line(s) swapped in.
+
+    Args:
+        params, cache, y: as for :func:`tinygrad_edu.manual.backward`.
+        bug: the name of an entry of ``BUGS``, a :class:`Bug` of your own, or None for the correct steps.
 
     Returns:
         ``(grads, errors)``: the gradients that could be computed, and for each one that could not (a
@@ -170,8 +182,7 @@ def student_backward(
     if bug is not None:
         steps.update(_get_bug(bug).steps)
     _, y = manual.check_inputs("student_backward", params, None, y, batch_size=len(cache["X"]))
-    Y = np.zeros_like(cache["P"])
-    Y[np.arange(len(y)), y] = 1
+    Y = F.one_hot(y, manual.N_CLASSES, cache["P"].dtype)
     s = SimpleNamespace(**cache, W1=params["W1"], W2=params["W2"], Y=Y, N=len(y))
     grads: dict[str, np.ndarray] = {}
     errors: dict[str, str] = {}
@@ -188,13 +199,15 @@ def student_backward(
     return grads, errors
 
 
-def _get_bug(name: str) -> Bug:
+def _get_bug(name: str | Bug) -> Bug:
+    if isinstance(name, Bug):
+        return name
     if name not in BUGS:
         raise manual.InputError(f"unknown bug {name!r}; choose one of: {', '.join(BUGS)} (see --list-bugs)")
     return BUGS[name]
 
 
-# -- 3. finite differences --------------------------------------------------------------------------------
+# -- finite differences -----------------------------------------------------------------------------------
 def _loss_after(name: str, value: np.ndarray, params: manual.Params, y: np.ndarray) -> float:
     """The loss computed from an intermediate onwards (the rest of the forward pass)."""
     if name == "Z1":
@@ -209,29 +222,51 @@ def _finite_differences(
 ) -> np.ndarray:
     """Central differences of the float64 loss with respect to ``target`` (a parameter or an intermediate)."""
     if target in manual.PARAM_NAMES:
-        params = dict(params64)
-        array = params[target] = params64[target].copy()
+        params = {**params64, target: params64[target].copy()}
+        loss = functools.partial(_loss_of_params, params, cache64["X"], y)
+        return np.array([_central_difference(loss, params[target].reshape(-1), i) for i in indices])
+    # Row n of an intermediate only enters example n's term of the mean L = (1/N) sum_n L_n, so
+    # dL/dT[n, k] = (1/N) dL_n/dT[n, k]: differencing L_n alone keeps rounding error as small as the gradient.
+    n_examples, width = cache64[target].shape
+    estimates = []
+    for i in indices:
+        n, k = divmod(int(i), width)
+        row = cache64[target][n : n + 1].copy()
+        loss_n = functools.partial(_loss_after, target, row, params64, y[n : n + 1])
+        estimates.append(_central_difference(loss_n, row.reshape(-1), k) / n_examples)
+    return np.array(estimates)
 
-        def loss() -> float:
-            return float(manual.forward(params, cache64["X"], y)["loss"])
 
-    else:
-        array = cache64[target].copy()
+def _loss_of_params(params: manual.Params, X: np.ndarray, y: np.ndarray) -> float:
+    return float(manual.forward(params, X, y)["loss"])
 
-        def loss() -> float:
-            return _loss_after(target, array, params64, y)
 
-    flat = array.reshape(-1)  # a view: changing it changes ``array``
-    estimates = np.empty(len(indices))
-    for k, i in enumerate(indices):
-        original = flat[i]
-        flat[i] = original + FD_EPSILON
-        up = loss()
-        flat[i] = original - FD_EPSILON
-        down = loss()
-        flat[i] = original
-        estimates[k] = (up - down) / (2 * FD_EPSILON)
-    return estimates
+def _central_difference(loss: Callable[[], float], flat: np.ndarray, i: int) -> float:
+    """``(loss(x + eps e_i) - loss(x - eps e_i)) / 2 eps``, moving ``flat[i]`` in place and putting it back."""
+    original = flat[i]
+    flat[i] = original + FD_EPSILON
+    up = float(loss())
+    flat[i] = original - FD_EPSILON
+    down = float(loss())
+    flat[i] = original
+    return (up - down) / (2 * FD_EPSILON)
+
+
+def _off_kinks(target: str, flat_index: int, cache64: dict[str, Any]) -> bool:
+    """True when moving this coordinate by +-FD_EPSILON flips no ReLU (where the loss has a kink).
+
+    Across a kink the two one-sided slopes differ and a central difference lands between them, so such
+    coordinates are left out. Only Z1, b1 and W1 feed a ReLU; the rest of the network is smooth.
+    """
+    Z1 = cache64["Z1"]
+    if target == "Z1":
+        return bool(abs(Z1.reshape(-1)[flat_index]) > FD_EPSILON)
+    if target == "b1":
+        return bool(np.abs(Z1[:, flat_index]).min() > FD_EPSILON)
+    if target == "W1":
+        row, column = np.unravel_index(flat_index, (manual.N_FEATURES, Z1.shape[1]))
+        return bool(np.all(np.abs(Z1[:, column]) > FD_EPSILON * np.abs(cache64["X"][:, row])))
+    return True
 
 
 # -- the comparison ---------------------------------------------------------------------------------------
@@ -280,6 +315,7 @@ class Comparison:
     batch_size: int
     rel_tol: float
     fd_tol: float
+    fd_points: int
     bug: str | None = None
 
     @property
@@ -310,7 +346,7 @@ def compare_gradients(
     x: Any,
     y: Any,
     *,
-    bug: str | None = None,
+    bug: str | Bug | None = None,
     fd_points: int = 5,
     seed: int = 0,
     rel_tol: float | None = None,
@@ -322,17 +358,27 @@ def compare_gradients(
         params: ``W1, b1, W2, b2``; their dtype (float32 or float64) is the dtype of the comparison.
         x: images ``(N, 784)``.
         y: integer labels ``(N,)`` in 0..9.
-        bug: the name of an entry of ``BUGS`` to swap into the hand-derived backward, or None.
+        bug: a bug to swap into the hand-derived backward (a name from ``BUGS`` or a :class:`Bug`), or None.
         fd_points: random coordinates per tensor checked by finite differences (in float64). The coordinate
             where manual and autodiff disagree most is checked too, so finite differences settle who is right.
         seed: picks those coordinates.
         rel_tol: largest accepted ``rel err`` (default: 1e-10 in float64, 1e-5 in float32).
-        fd_tol: largest accepted ``FD err`` (default: 1e-6 in float64, 1e-4 in float32).
+        fd_tol: largest accepted ``FD err`` (default: 1e-6 in float64, 1e-5 in float32).
 
     Returns:
         A :class:`Comparison`; ``print`` it for the table, ``.passed`` and ``.failed`` for the verdict.
+
+    >>> import numpy as np
+    >>> from tinygrad_edu import manual
+    >>> params = manual.init_params(hidden=10, dtype=np.float64)
+    >>> x, y = np.random.default_rng(0).random((4, 784)), np.array([3, 1, 4, 1])
+    >>> compare_gradients(params, x, y).passed
+    True
+    >>> compare_gradients(params, x, y, bug="relu-mask-z1").failed
+    ['dZ1', 'dW1', 'db1']
     """
     X, y = manual.check_inputs("compare_gradients", params, x, y)
+    bug = None if bug is None else _get_bug(bug)
     dtype = X.dtype
     rel_tol = REL_TOLERANCE[dtype] if rel_tol is None else rel_tol
     fd_tol = FD_TOLERANCE[dtype] if fd_tol is None else fd_tol
@@ -351,19 +397,15 @@ def compare_gradients(
     for name in manual.GRAD_NAMES:
         reference = auto[name]
         target = INTERMEDIATES.get(name, name[1:])
-        indices = rng.choice(reference.size, size=min(fd_points, reference.size), replace=False)
+        smooth = (int(i) for i in rng.permutation(reference.size) if _off_kinks(target, int(i), cache64))
+        indices = np.array(list(itertools.islice(smooth, fd_points)), dtype=np.int64)
         m = hand.get(name)
-        comparable = m is not None and m.shape == reference.shape
-        if comparable and not np.array_equal(m, reference):
+        if m is not None and m.shape == reference.shape and not np.array_equal(m, reference):
             worst = int(np.argmax(np.abs(m.astype(np.float64) - reference).reshape(-1)))
-            indices = np.unique(np.append(indices, worst))
+            if _off_kinks(target, worst, cache64):
+                indices = np.unique(np.append(indices, worst))
         fd = _finite_differences(target, params64, cache64, y, indices)
-        rows.append(_row(name, m if comparable else None, reference, fd, indices, rel_tol, fd_tol))
-        row = rows[-1]
-        if m is None:
-            row.problem = errors.get(name, "not computed")
-        elif not comparable:
-            row.manual_shape, row.problem = m.shape, f"shape {m.shape}, expected {reference.shape}"
+        rows.append(_row(name, m, reference, fd, indices, rel_tol, fd_tol, errors.get(name, "not computed")))
     return Comparison(
         rows,
         loss_manual=float(cache["loss"]),
@@ -373,7 +415,8 @@ def compare_gradients(
         batch_size=len(y),
         rel_tol=rel_tol,
         fd_tol=fd_tol,
-        bug=bug,
+        fd_points=fd_points,
+        bug=None if bug is None else bug.name,
     )
 
 
@@ -385,15 +428,23 @@ def _row(
     indices: np.ndarray,
     rel_tol: float,
     fd_tol: float,
+    error: str,
 ) -> GradientRow:
-    """Measure one gradient: manual vs autodiff on the whole tensor, both vs finite differences at ``indices``."""
+    """Measure one gradient: manual vs autodiff on the whole tensor, both vs finite differences at ``indices``.
+
+    ``hand`` is None when the step failed (``error`` says why); a hand gradient of the wrong shape fails too.
+    """
     a = auto.astype(np.float64).reshape(-1)
     scale = max(float(np.abs(a).max()), float(np.abs(fd).max()), np.finfo(np.float64).tiny)
     fd_error_autodiff = float(np.abs(a[indices] - fd).max()) / scale
     kind = "intermediate" if name in INTERMEDIATES else "parameter"
     nan = float("nan")
-    if hand is None:
-        return GradientRow(name, kind, auto.shape, None, nan, nan, nan, nan, fd_error_autodiff, len(indices), False)
+    if hand is None or hand.shape != auto.shape:
+        problem = error if hand is None else f"shape {hand.shape}, expected {auto.shape}"
+        shape = None if hand is None else hand.shape
+        return GradientRow(
+            name, kind, auto.shape, shape, nan, nan, nan, nan, fd_error_autodiff, len(indices), False, problem
+        )
     m = hand.astype(np.float64).reshape(-1)
     max_abs = float(np.abs(m - a).max())
     a_max = float(np.abs(a).max())
@@ -474,21 +525,32 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
     out = [loss_line if c.loss_ok else paint(loss_line + "  FAIL", "red"), "", *lines, ""]
     for row in c.rows:
         if row.problem and (row.manual_shape != row.shape or not row.fd_error_autodiff <= c.fd_tol):
-            out.append(paint(f"{row.name}: {row.problem}", "red"))  # what the numbers in the table cannot say
-    out.append(
-        paint(
-            f"pass: rel err <= {c.rel_tol:.0e} (manual vs autodiff, {c.dtype}); FD manual and FD autodiff <= "
-            f"{c.fd_tol:.0e} (vs central differences in float64, eps {FD_EPSILON:.0e}, "
-            f"random coordinates per tensor plus the worst disagreement)",
-            "dim",
-        )
-    )
+            out.append(paint(_wrap(f"{row.name}: {row.problem}"), "red"))  # what the numbers cannot say
+    hand = "manual.backward" if c.bug is None else f"backward with the bug {c.bug!r}"
+    if out[-1]:
+        out.append("")
+    legend = [
+        f"m = hand-derived ({hand}), a = autodiff; rel err = max|m-a| / max|a|; cosine of m and a",
+        f"FD = error against central differences (float64, eps {FD_EPSILON:.0e}, relative to max|a|) at "
+        f"{c.fd_points} random coordinates per tensor, off ReLU kinks, and where m and a differ most",
+        f"pass ({c.dtype}): rel err <= {c.rel_tol:.0e}, FD manual and FD autodiff <= {c.fd_tol:.0e}",
+    ]
+    out.extend(paint(_wrap(text), "dim") for text in legend)
     failed = c.failed
     if c.passed:
-        out.append(paint(f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff", "green", "bold"))
+        verdict = f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff"
+        out.append(paint(verdict, "green", "bold"))
     else:
-        out.append(paint(f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}", "red", "bold"))
+        verdict = f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}"
+        out.append(paint(verdict, "red", "bold"))
     return "\n".join(out)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    """Fold a long line for an ordinary terminal; continuation lines are indented."""
+    return textwrap.fill(
+        text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )
 
 
 # -- the command ------------------------------------------------------------------------------------------
@@ -501,19 +563,42 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu compare``."""
-    parser.add_argument("--hidden", type=_positive_int, default=128, help="hidden units H (default 128; try 10)")
-    parser.add_argument("--batch-size", type=_positive_int, default=64, help="examples in the batch (default 64)")
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="default float64")
+    positive = _positive_int
+    parser.add_argument("--hidden", type=positive, default=128, metavar="H", help="hidden units (default 128; try 10)")
+    parser.add_argument("--batch-size", type=positive, default=64, metavar="N", help="examples per batch (default 64)")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float64",
+        help="precision of the weights and gradients (default float64; float32 is what training uses)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the batch and the checked coordinates")
     parser.add_argument(
         "--data-dir",
-        help="folder with the MNIST files, to compare on a real batch (default: $TINYGRAD_EDU_DATA if it holds "
-        "them, else random inputs of MNIST's shape; nothing is downloaded)",
+        metavar="DIR",
+        help="folder with the MNIST files, to compare on a real batch (default: the data folder, $TINYGRAD_EDU_DATA "
+        "or the cache, if MNIST is already there; else random inputs of MNIST's shape; nothing is downloaded)",
     )
-    parser.add_argument("--fd-points", type=_positive_int, default=5, help="random coordinates per tensor for finite differences")
-    parser.add_argument("--inject-bug", metavar="NAME", choices=list(BUGS), help="swap a known student mistake into the hand-derived backward")
+    parser.add_argument(
+        "--fd-points",
+        type=positive,
+        default=5,
+        metavar="K",
+        help="random coordinates per tensor for finite differences (default 5)",
+    )
+    parser.add_argument(
+        "--inject-bug",
+        metavar="NAME",
+        choices=list(BUGS),
+        help="swap a known student mistake into the hand-derived backward (see --list-bugs)",
+    )
     parser.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour the table (auto: on a terminal, unless NO_COLOR is set)")
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the table (auto: on a terminal, unless NO_COLOR is set)",
+    )
 
 
 def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
@@ -522,7 +607,7 @@ def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
     MNIST is at hand when ``--data-dir`` is given (it must then hold the files), or when the loader's default
     folder (``$TINYGRAD_EDU_DATA``, else the cache folder) already holds them. Nothing is downloaded.
     """
-    from tinygrad_edu.data import MnistNotFoundError, load_mnist
+    from tinygrad_edu.data import MnistNotFoundError, load_mnist, resolve_data_dir
 
     rng = np.random.default_rng([args.seed, 1])  # a stream of its own, apart from the weights'
     try:
@@ -534,11 +619,13 @@ def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
         y = rng.integers(0, manual.N_CLASSES, size=args.batch_size)
         return x, y, (
             f"random pixels in [0, 1) and random labels, MNIST's shape {x.shape} "
-            "(MNIST not found; --data-dir DIR compares on a real batch)"
+            f"(no MNIST in {resolve_data_dir()}; --data-dir DIR compares on a real batch)"
         )
     total = len(mnist.train_labels)
     if args.batch_size > total:
-        raise manual.InputError(f"compare: --batch-size {args.batch_size} is larger than MNIST's {total} training images")
+        raise manual.InputError(
+            f"compare: --batch-size {args.batch_size} is larger than MNIST's {total} training images"
+        )
     rows = np.sort(rng.choice(total, size=args.batch_size, replace=False))
     return mnist.train_images[rows], mnist.train_labels[rows], (
         f"a real MNIST batch, {args.batch_size} training images picked at random (seed {args.seed}) from {mnist.source}"
@@ -563,10 +650,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     title = "Hand-derived backprop vs autodiff vs finite differences"
     print(f"{title}\nnetwork 784-{args.hidden}-10, batch {args.batch_size}, {args.dtype}, seed {args.seed}")
-    print(f"input: {source}")
+    print(_wrap(f"input: {source}"))
     if args.inject_bug:
         bug = BUGS[args.inject_bug]
-        print(f"injected bug {bug.name!r}: {bug.summary}\n  {bug.explanation}")
+        print(_wrap(f"injected bug {bug.name!r}: {bug.summary}"))
+        print(_wrap(bug.explanation, indent="  "))
     print()
     print(format_table(comparison, color=color))
     return 0 if comparison.passed else 1

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+import tinygrad_edu.functional as F
 from tinygrad_edu.tensor import Tensor
 
 INPUTS, CLASSES = 784, 10
@@ -36,8 +37,6 @@ def mnist_loss(hidden: int = 128, batch: int = 64, seed: int = 0) -> Tensor:
     Returns:
         The scalar loss; call ``.backward()`` (or :func:`~tinygrad_edu.viz.backward_steps`) on it.
     """
-    import tinygrad_edu.functional as F
-
     if hidden < 1 or batch < 1:
         raise ValueError(f"hidden and batch must be at least 1, got hidden={hidden}, batch={batch}")
     rng = np.random.default_rng(seed)
@@ -60,24 +59,25 @@ def mnist_loss(hidden: int = 128, batch: int = 64, seed: int = 0) -> Tensor:
     Z2.name = "Z2"
     loss = F.cross_entropy(Z2, y)
     loss.name = "loss"
-    _name_targets(loss)
     return loss
 
 
-def _name_targets(loss: Tensor) -> None:
-    """Name the labels' tensor ``y`` when cross_entropy wrapped the array into an input Tensor."""
-    targets = loss._op.inputs[1:] if loss._op is not None else ()
-    for t in targets:
-        if t.name is None:
-            t.name = "y"
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu graph``."""
     parser.add_argument("--out", type=Path, default=Path("out/mnist_graph.svg"), metavar="FILE",
                         help="where to save the graph: .svg, .png, .pdf or .dot (default: %(default)s)")
-    parser.add_argument("--hidden", type=int, default=128, metavar="H", help="hidden width (default: %(default)s)")
-    parser.add_argument("--batch", type=int, default=64, metavar="N", help="random batch size (default: %(default)s)")
+    parser.add_argument("--hidden", type=_positive_int, default=128, metavar="H", help="hidden width (default: %(default)s)")
+    parser.add_argument("--batch", type=_positive_int, default=64, metavar="N", help="random batch size (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch (default: %(default)s)")
     parser.add_argument("--steps", type=Path, metavar="FOLDER",
                         help="also save one SVG per backward step in FOLDER (step_001.svg, ...)")

@@ -21,6 +21,17 @@ Backward, with ``Y`` the one-hot labels (the chain rule, read from the loss back
     db1 = sum_n dZ1[n]
 
 Every array keeps the parameters' dtype (float32 or float64) from input to gradient: nothing is upcast.
+
+>>> import numpy as np
+>>> from tinygrad_edu import manual
+>>> params = manual.init_params(hidden=10, seed=0, dtype=np.float64)
+>>> x, y = np.random.default_rng(0).random((4, 784)), np.array([3, 1, 4, 1])
+>>> cache = manual.forward(params, x, y)
+>>> grads = manual.backward(params, cache, y)
+>>> grads["dZ2"].shape, grads["dW1"].shape, grads["db1"].shape
+((4, 10), (784, 10), (10,))
+>>> bool(np.allclose(grads["dZ2"].sum(axis=1), 0))  # each row of (P - Y) / N sums to (1 - 1) / N
+True
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.errors import ShapeError, TinygradEduError
+from tinygrad_edu.functional import one_hot  # a NumPy helper: no Tensor is used in this module
 
 N_FEATURES = 784  # 28 x 28 pixels
 N_CLASSES = 10
@@ -166,10 +178,9 @@ def backward(params: Params, cache: dict[str, Any], y: Any) -> dict[str, np.ndar
     X, Z1, A1, P = cache["X"], cache["Z1"], cache["A1"], cache["P"]
     _, y = check_inputs("backward", params, None, y, batch_size=len(X))
     W2 = params["W2"]
-    N = len(y)
-    Y = np.zeros_like(P)
-    Y[np.arange(N), y] = 1  # one-hot labels
     # --8<-- [start:backward]
+    N = len(y)  # batch size
+    Y = one_hot(y, N_CLASSES, P.dtype)  # row n is 1 in column y[n], 0 elsewhere
     dZ2 = (P - Y) / N  # dZ2 = (P - Y) / N
     dW2 = A1.T @ dZ2  # dW2 = A1^T dZ2
     db2 = dZ2.sum(axis=0)  # db2 = sum over the batch of dZ2
@@ -257,7 +268,9 @@ def _check_params(op: str, params: Params) -> np.dtype:
     """Check the four parameter arrays' presence, shapes and common float dtype; return that dtype."""
     missing = [name for name in PARAM_NAMES if not isinstance(params, dict) or name not in params]
     if missing:
-        raise InputError(f"{op}: params must be a dict with {', '.join(PARAM_NAMES)} (see init_params); missing {missing}")
+        raise InputError(
+            f"{op}: params must be a dict with {', '.join(PARAM_NAMES)} (see init_params); missing {missing}"
+        )
     arrays = {name: params[name] for name in PARAM_NAMES}
     for name, array in arrays.items():
         if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):

@@ -31,7 +31,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,12 +134,7 @@ def _summary_lines(array: np.ndarray) -> list[str]:
     if a.size == 0:
         return ["empty"]
     if a.size <= TINY_SIZE:
-        if a.ndim == 0:
-            return [_fmt(a.item(), digits=4)]
-        text = np.array2string(
-            a, separator=", ", formatter={"all": lambda v: _fmt(v, digits=4)}, max_line_width=10**6
-        )
-        return [" ".join(text.split())]
+        return [_format_values(a.tolist())]
     notes = []
     if a.dtype.kind in "fc":
         finite = np.isfinite(a)
@@ -151,6 +146,13 @@ def _summary_lines(array: np.ndarray) -> list[str]:
             if a.size == 0:
                 return notes
     return [f"mean {_fmt(a.mean(dtype=np.float64))}", f"min {_fmt(a.min())} max {_fmt(a.max())}", *notes]
+
+
+def _format_values(values: object) -> str:
+    """``[[1, 2.5]]``: nested lists (from ``ndarray.tolist()``) with 4 significant digits."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_format_values(v) for v in values) + "]"
+    return _fmt(values, digits=4)
 
 
 def _fmt(value: object, digits: int = 3) -> str:
@@ -213,13 +215,15 @@ _NUMBERED_NAME = re.compile(r"[A-Za-z]+_?(\d+)")
 def layer_of(name: str | None) -> str | None:
     """The layer a parameter's name places it in, or None.
 
-    ``"fc1.weight"`` -> ``"fc1"`` (everything before the last dot, as ``nn`` modules name them);
+    ``"fc1.weight"`` -> ``"fc1"`` (everything before the last dot, as ``nn`` modules name them;
+    a bare number, from ``Sequential``, becomes ``"layer 0"``);
     ``"W1"``, ``"b1"``, ``"W_2"`` -> ``"layer 1"``/``"layer 2"`` (letters then the layer's number).
     """
     if not name:
         return None
     if "." in name:
-        return name.rsplit(".", 1)[0]
+        prefix = name.rsplit(".", 1)[0]
+        return f"layer {prefix}" if prefix.isdigit() else prefix  # Sequential names "0.weight"
     match = _NUMBERED_NAME.fullmatch(name)
     return f"layer {match.group(1)}" if match else None
 
@@ -335,7 +339,7 @@ def _build_dot(
         arg_names = ARGUMENT_NAMES.get(t._op.name, ())
         for k, x in enumerate(t._op.inputs):
             edge_attrs = {"label": arg_names[k]} if k < len(arg_names) else {}
-            if active:  # the gradient flows back along these edges during this step
+            if active and x.requires_grad:  # the gradient flows back along these edges in this step
                 edge_attrs.update(color=HIGHLIGHT_COLOUR, penwidth="2.5", dir="both", arrowtail="normal")
             edges.append((f"t{g.index[id(x)]}", f"op{i}", edge_attrs))
         edges.append((f"op{i}", f"t{i}", {"color": HIGHLIGHT_COLOUR, "penwidth": "2.5"} if active else {}))
@@ -462,10 +466,10 @@ def backward_steps(
 
     def picture(position: int, grad: np.ndarray) -> StepGraph:
         t = g.tensors[position]
-        output = t.name or ("the loss" if t is loss else f"its {'x'.join(map(str, t.shape)) or 'scalar'} output")
+        receivers = [_describe(x) for x in t._op.inputs if x.requires_grad]
         title = (
-            f"Backward step {step} of {total}: {t._op.name} receives dL/d({output}) "
-            f"and sends gradients to its {len(t._op.inputs)} input(s)"
+            f"Backward step {step} of {total}: the {t._op.name} rule takes dL/d({_describe(t)}) "
+            f"and passes gradients back to {', '.join(receivers)}"
         )
         dot = _build_dot(
             g, show_data=show_data, show_grad=True, rankdir=rankdir, grads=known, highlight=position,
@@ -489,6 +493,11 @@ def backward_steps(
         yield picture(*pending)
 
 
+def _describe(t: Tensor) -> str:
+    """A tensor's name, else its shape, for captions."""
+    return t.name or f"the {'scalar' if t.ndim == 0 else tuple(t.shape)} tensor"
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -503,12 +512,12 @@ def _output_format(path: Path) -> str | None:
     raise GraphFormatError(f"cannot save a graph as {str(path)!r}: the suffix must be one of {supported}")
 
 
-def _write_atomically(path: Path, write: object) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        write(Path(tmp))  # type: ignore[operator]
+        write(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -550,15 +559,14 @@ def _dot_or_write_source(sources: list[tuple[str, Path]], where: str) -> str | N
     for source, path in sources:
         dot_path = path.with_suffix(".dot")
         written.append(_render_source(source, dot_path, None))
-    first = written[0]
-    fmt = _output_format(sources[0][1])
-    again = f"dot -T{fmt} {first} -o {sources[0][1]}"
-    saved = f"The DOT source was written to {first}" if len(written) == 1 else (
-        f"The DOT sources ({len(written)} files) were written to {first.parent}"
-    )
+    first, requested = written[0], sources[0][1]
+    again = f"dot -T{_output_format(requested)} {first} -o {requested}"
+    if len(written) == 1:
+        saved = f"The DOT source was written to {first} (render it later with: {again})."
+    else:
+        saved = f"The DOT sources ({len(written)} files) were written to {first.parent} (render each later, e.g. {again})."
     raise GraphvizNotFoundError(
-        f"Graphviz's `dot` program is not on PATH, so {where} could not be rendered.\n"
-        f"{saved} (render it later with: {again}).\n{INSTALL_HELP}"
+        f"Graphviz's `dot` program is not on PATH, so {where} could not be rendered.\n{saved}\n{INSTALL_HELP}"
     )
 
 
