@@ -8,6 +8,9 @@
    changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
 3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
    frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider).
+4. On the API reference pages, the reStructuredText the docstrings use inside their Google-style sections
+   (``:math:`...```, ``.. math::`` blocks, ``:class:`~pkg.Name``` cross-references) is turned into maths that
+   KaTeX renders and into plain code names, instead of showing as raw markup.
 """
 
 from __future__ import annotations
@@ -192,6 +195,21 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     return "\n".join(lines)
 
 
+# --- 4. reStructuredText left in the docstrings --------------------------------------------------------
+
+# What mkdocstrings leaves of the roles in its HTML: ``:func:<code>~tinygrad_edu.manual.forward</code>``.
+RST_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>(~?)([\w.]+)</code>")
+RST_INLINE_MATH = re.compile(r":math:<code>(.*?)</code>", re.DOTALL)
+RST_MATH_BLOCK = re.compile(r"<p>\.\. math::\s*(.*?)</p>", re.DOTALL)
+
+
+def docstring_rst_to_html(html: str) -> str:
+    """Rewrite the reStructuredText roles and maths that survive in mkdocstrings' HTML of a docstring."""
+    html = RST_MATH_BLOCK.sub(lambda m: f'<div class="arithmatex">\\[{m[1].strip()}\\]</div>', html)
+    html = RST_INLINE_MATH.sub(lambda m: f'<span class="arithmatex">\\({m[1]}\\)</span>', html)
+    return RST_ROLE.sub(lambda m: f"<code>{m[2].rsplit('.', 1)[-1] if m[1] else m[2]}</code>", html)
+
+
 # --- MkDocs events --------------------------------------------------------------------------------------
 
 
@@ -210,6 +228,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for file in katex_site_files(config):
         files.append(file)
     return files
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    return docstring_rst_to_html(html) if page.file.src_uri.startswith("api/") else html
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
