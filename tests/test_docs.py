@@ -207,10 +207,19 @@ def test_other_pages_in_browser(visit, path: str) -> None:
 def test_search_finds_a_lesson(visit) -> None:
     page = visit("")
     page.page.click("input.md-search__input")
-    page.page.fill("input.md-search__input", "softmax")
+    # The search index is built in a web worker; until then the results box says "Initializing search".
+    page.page.wait_for_function(
+        "document.querySelector('.md-search-result__meta') &&"
+        " !/initializing/i.test(document.querySelector('.md-search-result__meta').textContent)",
+        timeout=30_000,
+    )
+    # Typed key by key, as a reader does (Material searches on key events).
+    page.page.locator("input.md-search__input").press_sequentially("softmax", delay=30)
     result = page.page.wait_for_selector(".md-search-result__item", timeout=15_000)
     assert result is not None
     assert "softmax" in page.page.inner_text(".md-search-result").lower()
+    links = page.page.eval_on_selector_all(".md-search-result__item a", "links => links.map(a => a.href)")
+    assert any("lessons/04-forward-pass/" in link for link in links), links
     page.assert_clean()
 
 
