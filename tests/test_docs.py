@@ -249,3 +249,38 @@ def test_palette_toggle_switches_to_dark(visit) -> None:
     after = page.page.get_attribute("body", "data-md-color-scheme")
     assert {before, after} == {"default", "slate"}
     page.assert_clean()
+
+
+def load_hooks():
+    """docs/hooks.py, imported as a module (MkDocs loads it by path, it is not part of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", REPO / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docstring_rst_becomes_maths_and_names() -> None:
+    hooks = load_hooks()
+    html = (
+        "<p>See :class:<code>~tinygrad_edu.tensor.Tensor</code> and :func:<code>tinygrad_edu.manual.forward</code>;"
+        " the loss is :math:<code>-\\log p_y</code>.</p>\n<p>.. math::\n    L = \\frac{1}{N}</p>"
+    )
+    assert hooks.docstring_rst_to_html(html) == (
+        "<p>See <code>Tensor</code> and <code>tinygrad_edu.manual.forward</code>;"
+        ' the loss is <span class="arithmatex">\\(-\\log p_y\\)</span>.</p>\n'
+        '<div class="arithmatex">\\[L = \\frac{1}{N}\\]</div>'
+    )
+
+
+def test_lesson_outputs_are_named_after_the_lesson_number() -> None:
+    hooks = load_hooks()
+    scripts = hooks.lesson_scripts()
+    assert [s.name[:2] for s in scripts] == [f"{n:02d}" for n in range(1, len(scripts) + 1)]
+    assert hooks.lesson_output_dir(REPO / "lessons" / "07_training_mnist.py") == REPO / "docs" / "generated" / "lesson-07"
+    # Each lesson has its page, and each page includes what its lesson printed.
+    for script in scripts:
+        pages = list((REPO / "docs" / "lessons").glob(f"{script.name[:2]}-*.md"))
+        assert len(pages) == 1, f"no page (or several) for {script.name}"
+        assert f"docs/generated/lesson-{script.name[:2]}/output.txt" in pages[0].read_text()
