@@ -211,7 +211,8 @@ def test_command_with_a_missing_data_dir_says_what_to_do(tmp_path):
 def test_command_on_real_mnist(mnist_dir):
     result = run_compare("--data-dir", str(mnist_dir), "--hidden", "10", "--batch-size", "16")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"input: a real MNIST batch, 16 training images picked at random (seed 0) from {mnist_dir}" in result.stdout
+    printed = " ".join(result.stdout.split())  # long lines are folded at word boundaries
+    assert f"input: a real MNIST batch, 16 training images picked at random (seed 0) from {mnist_dir}" in printed
 
 
 def run_in_terminal(env: dict) -> str:

@@ -549,7 +549,8 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
 def _wrap(text: str, indent: str = "") -> str:
     """Fold a long line for an ordinary terminal; continuation lines are indented."""
     return textwrap.fill(
-        text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+        text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False,
+        break_long_words=False,  # never split a path: it must stay copyable
     )
 
 
