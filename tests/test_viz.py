@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import doctest
+import gc
 import re
 import shutil
 import subprocess
 import sys
-import gc
 import time
 
 import numpy as np
