@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, gradcheck, gradcheck_report, is_grad_enabled, no_grad
@@ -57,6 +59,45 @@ def test_diamond_adds_both_paths():
     u, v = y.exp(), y * y
     (u + v).backward()
     np.testing.assert_allclose(x.grad, [3 * np.exp(6.0) + 2 * 6.0 * 3], rtol=1e-6)
+
+
+def test_tensor_feeding_two_ops_gets_both_contributions():
+    # d(b e^b)/db = e^b + b e^b = 3 e^2 at b = 2: b feeds mul directly and through exp.
+    b = Tensor([2.0], dtype=np.float64, requires_grad=True)
+    (b * b.exp()).sum().backward()
+    np.testing.assert_allclose(b.grad, [3 * np.exp(2.0)])
+    # d/da sum(a tanh(a)) = tanh(a) + a (1 - tanh(a)^2)
+    a = Tensor(np.array([0.3, -1.2]), requires_grad=True)
+    (a * a.tanh()).sum().backward()
+    np.testing.assert_allclose(a.grad, np.tanh(a.data) + a.data * (1 - np.tanh(a.data) ** 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_random_graphs_match_finite_differences(data):
+    """Random DAGs where each node combines earlier nodes: order is topological and gradients are right."""
+    n_ops = data.draw(st.integers(1, 12))
+    picks = [(data.draw(st.sampled_from(["add", "mul", "tanh", "sub"])), data.draw(st.integers(0, 10**6)), data.draw(st.integers(0, 10**6))) for _ in range(n_ops)]
+
+    def build(x: Tensor, y: Tensor) -> Tensor:
+        nodes = [x, y]
+        for op, i, j in picks:
+            a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+            nodes.append({"add": a + b, "mul": a * b, "sub": a - b, "tanh": a.tanh()}[op])
+        return (nodes[-1] * nodes[-1] + sum(nodes[2:], Tensor(0.0, dtype=np.float64))).sum()
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    x = Tensor(rng.uniform(-0.8, 0.8, 3), requires_grad=True)
+    y = Tensor(rng.uniform(-0.8, 0.8, 3), requires_grad=True)
+    loss = build(x, y)
+    order = topological_order(loss)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert len(position) == len(order)
+    for t in order:
+        if t._op is not None:
+            assert all(position[id(p)] < position[id(t)] for p in t._op.inputs)
+    report = gradcheck_report(build, x, y, atol=1e-7, rtol=1e-5)
+    assert report.passed, str(report)
 
 
 def test_backward_twice_accumulates_and_zero_grad_resets():

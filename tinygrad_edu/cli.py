@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from tinygrad_edu import __version__
 
 # name -> (module that implements it, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -120,19 +120,25 @@ def topological_order(root: Tensor) -> list[Tensor]:
     is linear in the size of the graph and a chain of any length works.
     """
     order: list[Tensor] = []
-    visited: set[int] = {id(root)}
-    # Each stack entry is (tensor, inputs already pushed?): a tensor is appended after all its inputs.
+    visited: set[int] = set()
+    # Each stack entry is (tensor, inputs finished?). A tensor is expanded the first time it is popped:
+    # its inputs go on the stack above it, so they are all finished before it is appended to ``order``.
+    # (Marking tensors visited when pushed instead would be wrong: a tensor used by two ops could then be
+    # appended after only one of them, and backward would visit it before all its gradient arrived.)
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
+        tensor, inputs_finished = stack.pop()
+        if inputs_finished:
             order.append(tensor)
             continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
         stack.append((tensor, True))
         if tensor._op is not None:
-            for parent in tensor._op.inputs:
+            # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
+            for parent in reversed(tensor._op.inputs):
                 if id(parent) not in visited:
-                    visited.add(id(parent))
                     stack.append((parent, False))
     return order
 

@@ -1,0 +1,642 @@
+"""Draw the computation graph that autodiff builds, and watch ``backward`` walk it.
+
+Every operation on a :class:`~tinygrad_edu.Tensor` that requires grad records an ``Op`` whose
+``inputs`` are the tensors it was computed from. Starting from the loss and following ``_op.inputs``
+back to the leaves gives the *computation graph*; backward visits it in reverse topological order,
+applying the chain rule at each op:
+
+.. math::  \\frac{\\partial L}{\\partial x_i} \\mathrel{+}= \\frac{\\partial L}{\\partial y}\\,
+           \\frac{\\partial y}{\\partial x_i}  \\qquad\\text{for each input } x_i \\text{ of } y = f(x_1, \\dots)
+
+This module turns that graph into Graphviz DOT (``graphviz.Digraph``; building the source never
+needs the ``dot`` program, rendering does):
+
+* :func:`draw_graph` draws tensors as boxes and ops as ellipses between them, coloured by role;
+* :func:`save_graph` renders to ``.svg``/``.png``/``.pdf`` (or writes ``.dot``);
+* :func:`backward_steps` / :func:`save_backward_steps` give one picture per step of the backward pass.
+
+>>> from tinygrad_edu import Tensor
+>>> w = Tensor([[1.0], [2.0]], requires_grad=True, name="w")
+>>> loss = (Tensor([[3.0, 4.0]], name="x") @ w).sum()
+>>> dot = draw_graph(loss)            # a graphviz.Digraph; in Jupyter it displays itself
+>>> "matmul" in dot.source and "(2, 1) float32" in dot.source
+True
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import graphviz
+import numpy as np
+
+from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.tensor import Tensor, iter_backward, topological_order
+
+__all__ = [
+    "draw_graph",
+    "save_graph",
+    "backward_steps",
+    "save_backward_steps",
+    "StepGraph",
+    "summarize",
+    "GraphvizNotFoundError",
+    "RenderError",
+    "GraphFormatError",
+    "ROLE_COLOURS",
+    "OP_COLOUR",
+    "HIGHLIGHT_COLOUR",
+    "RENDER_FORMATS",
+]
+
+# Fill colours by role (pastel, distinguishable in greyscale by lightness too).
+ROLE_COLOURS: dict[str, str] = {
+    "input": "#cfe2f3",  # leaf that does not require grad: data, labels, constants
+    "parameter": "#fce5cd",  # leaf with requires_grad: what training updates
+    "intermediate": "#f3f3f3",  # computed by an op
+    "output": "#f4cccc",  # the root: the loss (or whatever output was drawn)
+}
+ROLE_LEGEND: dict[str, str] = {
+    "input": "input (no grad)",
+    "parameter": "parameter (leaf, requires_grad)",
+    "intermediate": "intermediate",
+    "output": "loss / output",
+}
+OP_COLOUR = "#d9d2e9"
+HIGHLIGHT_COLOUR = "#cc0000"
+
+# File suffix -> `dot -T` format. ".dot"/".gv" are written as source without running `dot`.
+RENDER_FORMATS: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+SOURCE_SUFFIXES = (".dot", ".gv")
+
+# Ops whose inputs are not interchangeable: their in-edges are labelled with the argument's role.
+ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {
+    "sub": ("a", "b"),
+    "div": ("a", "b"),
+    "matmul": ("a", "b"),
+    "pow": ("base", "exponent"),
+    "cross_entropy": ("logits", "targets"),
+}
+OP_FORMULAS: dict[str, str] = {"sub": "a − b", "div": "a / b", "matmul": "a @ b", "pow": "base ** exponent"}
+
+TINY_SIZE = 4  # arrays with at most this many elements are shown in full, larger ones as min/mean/max
+
+INSTALL_HELP = """Install Graphviz (the `dot` program), then run this again:
+  Debian/Ubuntu:  sudo apt-get install graphviz
+  macOS:          brew install graphviz
+  conda:          conda install -c conda-forge graphviz
+(`pip install graphviz` installs only the Python bindings, not `dot`.)"""
+
+
+class GraphvizNotFoundError(TinygradEduError, RuntimeError):
+    """Graphviz's ``dot`` program is not on PATH; the DOT source was written instead."""
+
+
+class RenderError(TinygradEduError, RuntimeError):
+    """``dot`` ran but failed to render the graph."""
+
+
+class GraphFormatError(TinygradEduError, ValueError):
+    """The output path has a suffix that :func:`save_graph` cannot produce."""
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def summarize(array: np.ndarray) -> str:
+    """One short line describing an array: its values when tiny, else ``min … mean … max …``.
+
+    Non-finite entries are counted (``nan×3``) and left out of the statistics, because a NaN
+    gradient is exactly what a student needs to spot.
+
+    Args:
+        array: any NumPy array (or scalar).
+
+    Returns:
+        e.g. ``"2.303"``, ``"[1, -0.5]"`` or ``"mean 0.0031 min -0.12 max 0.11"``.
+    """
+    return " ".join(_summary_lines(array))
+
+
+def _summary_lines(array: np.ndarray) -> list[str]:
+    """:func:`summarize` split into short lines (values; or mean, then min/max, then non-finite counts)."""
+    a = np.asarray(array)
+    if a.dtype == np.bool_:
+        a = a.astype(np.int8)
+    if a.size == 0:
+        return ["empty"]
+    if a.size <= TINY_SIZE:
+        return [_format_values(a.tolist())]
+    notes = []
+    if a.dtype.kind in "fc":
+        finite = np.isfinite(a)
+        if not finite.all():
+            nan_count = int(np.isnan(a).sum())
+            inf_count = int(a.size - finite.sum() - nan_count)
+            notes = [" ".join([f"nan×{nan_count}"] * bool(nan_count) + [f"inf×{inf_count}"] * bool(inf_count))]
+            a = a[finite]
+            if a.size == 0:
+                return notes
+    return [f"mean {_fmt(a.mean(dtype=np.float64))}", f"min {_fmt(a.min())} max {_fmt(a.max())}", *notes]
+
+
+def _format_values(values: object) -> str:
+    """``[[1, 2.5]]``: nested lists (from ``ndarray.tolist()``) with 4 significant digits."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_format_values(v) for v in values) + "]"
+    return _fmt(values, digits=4)
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    """Format one number with ``digits`` significant digits (integers exactly)."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{float(value):.{digits}g}"  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the walked graph
+
+
+@dataclass
+class _Graph:
+    """The computation graph under ``root``, walked once and reused for every picture of it.
+
+    Position ``i`` in ``tensors`` (topological order, root last) names the DOT nodes ``t{i}``
+    (the tensor) and, when ``tensors[i]._op`` is set, ``op{i}`` (the op that computed it).
+    """
+
+    root: Tensor
+    tensors: list[Tensor]
+    index: dict[int, int]  # id(tensor) -> position
+    roles: list[str]
+    tensor_cluster: list[str | None]
+    op_cluster: list[str | None]
+
+    @property
+    def op_count(self) -> int:
+        return sum(t._op is not None for t in self.tensors)
+
+
+def _walk(root: Tensor, group_modules: bool) -> _Graph:
+    if not isinstance(root, Tensor):
+        raise TypeError(
+            f"expected a Tensor (the root of the graph, usually the loss), got {type(root).__name__}; "
+            "build the graph from Tensors with requires_grad=True and pass its output"
+        )
+    tensors = topological_order(root)
+    index = {id(t): i for i, t in enumerate(tensors)}
+    roles = [_role(t, t is root) for t in tensors]
+    tensor_cluster: list[str | None] = [None] * len(tensors)
+    op_cluster: list[str | None] = [None] * len(tensors)
+    if group_modules:
+        _assign_clusters(root, tensors, index, roles, tensor_cluster, op_cluster)
+    return _Graph(root, tensors, index, roles, tensor_cluster, op_cluster)
+
+
+def _role(t: Tensor, is_root: bool) -> str:
+    if is_root:
+        return "output"
+    if t._op is None:
+        return "parameter" if t.requires_grad else "input"
+    return "intermediate"
+
+
+_NUMBERED_NAME = re.compile(r"[A-Za-z]+_?(\d+)")
+
+
+def layer_of(name: str | None) -> str | None:
+    """The layer a parameter's name places it in, or None.
+
+    ``"fc1.weight"`` -> ``"fc1"`` (everything before the last dot, as ``nn`` modules name them;
+    a bare number, from ``Sequential``, becomes ``"layer 0"``);
+    ``"W1"``, ``"b1"``, ``"W_2"`` -> ``"layer 1"``/``"layer 2"`` (letters then the layer's number).
+    """
+    if not name:
+        return None
+    if "." in name:
+        prefix = name.rsplit(".", 1)[0]
+        return f"layer {prefix}" if prefix.isdigit() else prefix  # Sequential names "0.weight"
+    match = _NUMBERED_NAME.fullmatch(name)
+    return f"layer {match.group(1)}" if match else None
+
+
+def _assign_clusters(
+    root: Tensor,
+    tensors: list[Tensor],
+    index: dict[int, int],
+    roles: list[str],
+    tensor_cluster: list[str | None],
+    op_cluster: list[str | None],
+) -> None:
+    """Group each layer's ops into a cluster, in one pass over the topological order.
+
+    The rule:
+
+    1. a named parameter belongs to the layer its name gives (:func:`layer_of`);
+    2. an op that consumes parameters directly, all from one layer, belongs to that layer
+       (``X @ W1`` and ``… + b1`` go to layer 1);
+    3. an op with a single input computed inside a layer stays in that layer (the ``relu`` after
+       ``+ b1``), unless it produces the root;
+    4. a tensor computed by an op sits with its op; inputs (data, labels) and the root stay outside.
+    """
+    for i, t in enumerate(tensors):
+        if roles[i] == "parameter":
+            tensor_cluster[i] = layer_of(t.name)
+        if t._op is None:
+            continue
+        inputs = t._op.inputs
+        layers = {tensor_cluster[index[id(x)]] for x in inputs if roles[index[id(x)]] == "parameter"}
+        layers.discard(None)
+        if len(layers) == 1:
+            op_cluster[i] = layers.pop()
+        elif not layers and len(inputs) == 1 and t is not root:
+            op_cluster[i] = op_cluster[index[id(inputs[0])]]
+        if t is not root:
+            tensor_cluster[i] = op_cluster[i]
+
+
+# --------------------------------------------------------------------------- DOT
+
+
+def _tensor_label(t: Tensor, grad: np.ndarray | None, show_data: bool) -> str:
+    shape = "scalar" if t.ndim == 0 else str(tuple(t.shape))
+    lines = [t.name] if t.name else []
+    lines.append(f"{shape} {t.dtype}")
+    if show_data or t.size == 1:  # a scalar's value is its whole content: always shown
+        lines += _prefixed("data", t.data)
+    if grad is not None:
+        lines += _prefixed("grad", grad)
+    return _dot_label(lines)
+
+
+def _prefixed(prefix: str, array: np.ndarray) -> list[str]:
+    """``["grad mean 0.1", "min 0 max 1"]``: the summary lines, the first one named."""
+    first, *rest = _summary_lines(array)
+    return [f"{prefix} {first}", *rest]
+
+
+def _op_label(name: str) -> str:
+    formula = OP_FORMULAS.get(name)
+    return _dot_label([name, formula] if formula else [name])
+
+
+def _dot_label(lines: list[str]) -> str:
+    """Join label lines with DOT's ``\\n``, escaping user text (names may hold ``\\`` or ``<…>``)."""
+    return graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
+
+
+def _build_dot(
+    g: _Graph,
+    *,
+    show_data: bool,
+    show_grad: bool,
+    rankdir: str,
+    grads: Mapping[int, np.ndarray] | None,
+    highlight: int | None,
+    title: str | None,
+    legend: bool,
+) -> graphviz.Digraph:
+    """Emit the DOT for ``g``: linear in nodes + edges (one pass, no per-node searches).
+
+    ``grads`` maps ``id(tensor)`` to the gradient to show; None means each tensor's own ``.grad``.
+    ``highlight`` is the position of the tensor whose op backward is processing.
+    """
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
+    dot = StepGraph(name="computation_graph") if highlight is not None else graphviz.Digraph(name="computation_graph")
+    dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35")
+    dot.attr("node", fontname="Helvetica", fontsize="10", style="filled", penwidth="1")
+    dot.attr("edge", fontname="Helvetica", fontsize="9", arrowsize="0.7")
+    if title:
+        dot.attr(label=graphviz.escape(title), labelloc="t", fontsize="12")
+
+    # node statements, grouped by the cluster they are drawn in (None: top level)
+    groups: dict[str | None, list[tuple[str, str, dict[str, str]]]] = {None: []}
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    for i, t in enumerate(g.tensors):
+        grad = None
+        if show_grad:
+            grad = t.grad if grads is None else grads.get(id(t))
+        attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": ROLE_COLOURS[g.roles[i]]}
+        if i == highlight:
+            attrs.update(color=HIGHLIGHT_COLOUR, penwidth="3")
+        groups.setdefault(g.tensor_cluster[i], []).append((f"t{i}", _tensor_label(t, grad, show_data), attrs))
+        if t._op is None:
+            continue
+        op_attrs = {"shape": "ellipse", "fillcolor": OP_COLOUR}
+        active = i == highlight
+        if active:
+            op_attrs.update(color=HIGHLIGHT_COLOUR, penwidth="3", fontcolor=HIGHLIGHT_COLOUR)
+        groups.setdefault(g.op_cluster[i], []).append((f"op{i}", _op_label(t._op.name), op_attrs))
+        arg_names = ARGUMENT_NAMES.get(t._op.name, ())
+        for k, x in enumerate(t._op.inputs):
+            edge_attrs = {"label": arg_names[k]} if k < len(arg_names) else {}
+            if active and x.requires_grad:  # the gradient flows back along these edges in this step
+                edge_attrs.update(color=HIGHLIGHT_COLOUR, penwidth="2.5", dir="both", arrowtail="normal")
+            edges.append((f"t{g.index[id(x)]}", f"op{i}", edge_attrs))
+        edges.append((f"op{i}", f"t{i}", {"color": HIGHLIGHT_COLOUR, "penwidth": "2.5"} if active else {}))
+
+    for name, _label, attrs in groups.pop(None):
+        dot.node(name, _label, **attrs)
+    for number, (cluster, nodes) in enumerate(groups.items()):
+        with dot.subgraph(name=f"cluster_{number}") as sub:
+            sub.attr(label=graphviz.escape(cluster), style="rounded,dashed", color="#888888", fontsize="11")
+            for name, _label, attrs in nodes:
+                sub.node(name, _label, **attrs)
+    for tail, head, attrs in edges:
+        dot.edge(tail, head, **attrs)
+    if legend:
+        _add_legend(dot)
+    return dot
+
+
+def _add_legend(dot: graphviz.Digraph) -> None:
+    """One compact node (an HTML table), so the legend takes the same small space in any layout."""
+    rows = "".join(
+        f'<TR><TD BGCOLOR="{ROLE_COLOURS[role]}" STYLE="rounded" BORDER="1">{html.escape(text)}</TD></TR>'
+        for role, text in ROLE_LEGEND.items()
+    )
+    rows += f'<TR><TD BGCOLOR="{OP_COLOUR}" STYLE="rounded" BORDER="1">operation</TD></TR>'
+    table = f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>{rows}</TABLE>>'
+    dot.node("legend", table, shape="plaintext", style="")
+
+
+class StepGraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` of one backward step, with what the step did as attributes.
+
+    Attributes:
+        step: 1-based number of this step.
+        total: number of steps (ops in the graph).
+        tensor: the tensor whose op's backward rule runs in this step.
+        op_name: that op's name (``"matmul"``…).
+        grad: the gradient of the loss with respect to ``tensor`` (complete when the step runs).
+    """
+
+    step: int = 0
+    total: int = 0
+    tensor: Tensor | None = None
+    op_name: str = ""
+    grad: np.ndarray | None = None
+
+
+def draw_graph(
+    root: Tensor,
+    *,
+    show_data: bool = False,
+    show_grad: bool = True,
+    rankdir: str = "LR",
+    group_modules: bool = True,
+    legend: bool = True,
+    title: str | None = None,
+) -> graphviz.Digraph:
+    """Draw the computation graph that produced ``root`` (usually the loss).
+
+    Tensors are rounded boxes labelled with their name (if any), shape and dtype; ops are ellipses
+    between them; edges follow the data flow (inputs -> op -> result). Fill colours give the role
+    (:data:`ROLE_COLOURS`: input, parameter, intermediate, loss/output) and a legend explains them.
+    After ``root.backward()`` each tensor with a ``.grad`` shows a summary of it (only leaves keep
+    ``.grad``, and intermediates you called ``retain_grad()`` on; :func:`backward_steps` shows all).
+
+    Args:
+        root: the tensor to draw the graph of.
+        show_data: add a summary of every tensor's values (scalars always show theirs).
+        show_grad: add a summary of ``.grad`` where it is set.
+        rankdir: layout direction, ``"LR"`` (left to right) or ``"TB"`` (top to bottom), ``"RL"``, ``"BT"``.
+        group_modules: draw each layer's parameters and ops inside a dashed box; a layer is found
+            from parameter names (``fc1.weight`` or ``W1``/``b1``), see :func:`_assign_clusters`.
+        legend: add the colour legend.
+        title: a caption drawn above the graph.
+
+    Returns:
+        A ``graphviz.Digraph``: ``.source`` is the DOT text (no ``dot`` program needed); Jupyter
+        displays it inline; :func:`save_graph` renders it to a file.
+    """
+    g = _walk(root, group_modules)
+    return _build_dot(
+        g, show_data=show_data, show_grad=show_grad, rankdir=rankdir, grads=None, highlight=None,
+        title=title, legend=legend,
+    )
+
+
+# --------------------------------------------------------------------------- backward steps
+
+
+def backward_steps(
+    loss: Tensor,
+    gradient: np.ndarray | None = None,
+    *,
+    show_data: bool = False,
+    rankdir: str = "LR",
+    group_modules: bool = True,
+    legend: bool = True,
+) -> Iterator[StepGraph]:
+    """Run ``loss``'s backward pass and yield one picture per op, in the order backward runs them.
+
+    Step ``k`` highlights (in red) the op whose local backward rule runs, its output and the edges
+    the gradient flows back along, and shows every gradient known once that rule has run: the
+    gradient arriving at the op's output, and those already complete further down the graph.
+    There is one step per op of the graph, in reverse topological order (root first).
+
+    This *is* the backward pass (it drives :func:`tinygrad_edu.tensor.iter_backward`): when the
+    iteration ends, the leaves' ``.grad`` hold the same values ``loss.backward()`` would give.
+    Do not call ``loss.backward()`` as well, or the gradients accumulate twice.
+
+    Args:
+        loss: the root to differentiate (a scalar, or pass ``gradient``).
+        gradient: dL/d(loss) when ``loss`` is not a scalar, as for ``Tensor.backward``.
+        show_data, rankdir, group_modules, legend: as for :func:`draw_graph`.
+
+    Yields:
+        :class:`StepGraph` objects (``graphviz.Digraph`` with ``step``, ``total``, ``tensor``,
+        ``op_name`` and ``grad`` attributes).
+    """
+    g = _walk(loss, group_modules)
+    total = g.op_count
+    known: dict[int, np.ndarray] = {}
+    pending: tuple[int, np.ndarray] | None = None  # op step whose picture waits for its results
+    step = 0
+
+    def picture(position: int, grad: np.ndarray) -> StepGraph:
+        t = g.tensors[position]
+        receivers = [_describe(x) for x in t._op.inputs if x.requires_grad]
+        title = (
+            f"Backward step {step} of {total}: the {t._op.name} rule takes dL/d({_describe(t)}) "
+            f"and passes gradients back to {', '.join(receivers)}"
+        )
+        dot = _build_dot(
+            g, show_data=show_data, show_grad=True, rankdir=rankdir, grads=known, highlight=position,
+            title=title, legend=legend,
+        )
+        assert isinstance(dot, StepGraph)
+        dot.step, dot.total, dot.tensor, dot.op_name, dot.grad = step, total, t, t._op.name, grad
+        return dot
+
+    for t, grad in iter_backward(loss, gradient):
+        # The previous op's rule has run by now, and every gradient completed by it (leaves
+        # yielded since) is known: that op's picture is ready.
+        if t._op is not None and pending is not None:
+            step += 1
+            yield picture(*pending)
+        known[id(t)] = grad
+        if t._op is not None:
+            pending = (g.index[id(t)], grad)
+    if pending is not None:
+        step += 1
+        yield picture(*pending)
+
+
+def _describe(t: Tensor) -> str:
+    """A tensor's name, else its shape, for captions."""
+    return t.name or f"the {'scalar' if t.ndim == 0 else tuple(t.shape)} tensor"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _output_format(path: Path) -> str | None:
+    """``dot -T`` format for ``path``'s suffix, None for DOT source; raise for anything else."""
+    suffix = path.suffix.lower()
+    if suffix in SOURCE_SUFFIXES:
+        return None
+    if suffix in RENDER_FORMATS:
+        return RENDER_FORMATS[suffix]
+    supported = ", ".join([*RENDER_FORMATS, *SOURCE_SUFFIXES])
+    raise GraphFormatError(f"cannot save a graph as {str(path)!r}: the suffix must be one of {supported}")
+
+
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _render_source(source: str, path: Path, dot_program: str | None) -> Path:
+    """Write ``source`` to ``path`` rendered by its suffix. ``dot_program`` is the ``dot`` to run."""
+    fmt = _output_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt is None:
+        _write_atomically(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
+        return path
+    if dot_program is None:
+        raise AssertionError("_render_source needs dot for rendered formats")  # callers check first
+
+    def run_dot(tmp: Path) -> None:
+        result = subprocess.run(
+            [dot_program, f"-T{fmt}", "-o", str(tmp)],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            message = result.stderr.decode("utf-8", "replace").strip()
+            raise RenderError(f"`dot -T{fmt}` failed (exit {result.returncode}) rendering {path}: {message}")
+
+    _write_atomically(path, run_dot)
+    return path
+
+
+def _dot_or_write_source(sources: list[tuple[str, Path]], where: str) -> str | None:
+    """Return the ``dot`` program's path; when it is missing, write each source as ``.dot`` and raise."""
+    needs_dot = any(_output_format(path) is not None for _source, path in sources)
+    dot_program = shutil.which("dot")
+    if dot_program or not needs_dot:
+        return dot_program
+    written = []
+    for source, path in sources:
+        dot_path = path.with_suffix(".dot")
+        written.append(_render_source(source, dot_path, None))
+    first, requested = written[0], sources[0][1]
+    again = f"dot -T{_output_format(requested)} {first} -o {requested}"
+    if len(written) == 1:
+        saved = f"The DOT source was written to {first} (render it later with: {again})."
+    else:
+        saved = f"The DOT sources ({len(written)} files) were written to {first.parent} (render each later, e.g. {again})."
+    raise GraphvizNotFoundError(
+        f"Graphviz's `dot` program is not on PATH, so {where} could not be rendered.\n{saved}\n{INSTALL_HELP}"
+    )
+
+
+def save_graph(root: Tensor | graphviz.Digraph, path: str | os.PathLike[str], **draw_options: object) -> Path:
+    """Draw ``root``'s graph and save it to ``path``, in the format its suffix names.
+
+    ``.svg``, ``.png`` and ``.pdf`` run Graphviz's ``dot`` (an argument list, no shell);
+    ``.dot``/``.gv`` write the DOT source. Only ``path`` is written (through a temporary file in
+    the same folder, so a failed render never leaves half a file); its folder is created if needed.
+
+    Args:
+        root: the tensor to draw (or an already drawn ``graphviz.Digraph``, e.g. a backward step).
+        path: where to save.
+        **draw_options: passed to :func:`draw_graph` (``show_data``, ``rankdir``…).
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        GraphvizNotFoundError: ``dot`` is not installed; the source was saved beside ``path`` with
+            the ``.dot`` suffix and the message says how to install Graphviz.
+        GraphFormatError: an unsupported suffix.
+        RenderError: ``dot`` failed.
+    """
+    path = Path(path)
+    _output_format(path)  # reject a bad suffix before doing any work
+    dot = root if isinstance(root, graphviz.Digraph) else draw_graph(root, **draw_options)  # type: ignore[arg-type]
+    dot_program = _dot_or_write_source([(dot.source, path)], str(path))
+    return _render_source(dot.source, path, dot_program)
+
+
+def save_backward_steps(
+    loss: Tensor,
+    folder: str | os.PathLike[str],
+    *,
+    fmt: str = "svg",
+    **step_options: object,
+) -> list[Path]:
+    """Run backward on ``loss`` and save each step's picture as ``folder/step_001.svg``, ``step_002.svg``…
+
+    Runs the backward pass (see :func:`backward_steps`): the leaves' ``.grad`` are filled as by
+    ``loss.backward()``. Stale ``step_NNN`` files of the same format left in ``folder`` by a
+    longer earlier run are removed, so the folder always holds exactly this walkthrough.
+
+    Args:
+        loss: the scalar to differentiate.
+        folder: where to write (created if needed).
+        fmt: ``"svg"``, ``"png"``, ``"pdf"`` or ``"dot"``.
+        **step_options: passed to :func:`backward_steps`.
+
+    Returns:
+        The paths written, in step order.
+
+    Raises:
+        GraphvizNotFoundError: ``dot`` is missing; every step was saved as ``.dot`` in ``folder``.
+    """
+    folder = Path(folder)
+    _output_format(folder / f"step.{fmt}")  # reject a bad format before running backward
+    steps = list(backward_steps(loss, **step_options))  # type: ignore[arg-type]
+    width = max(3, len(str(len(steps))))
+    sources = [(s.source, folder / f"step_{s.step:0{width}d}.{fmt}") for s in steps]
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_steps(folder, fmt, len(steps))
+    dot_program = _dot_or_write_source(sources, f"the backward steps in {folder}")
+    return [_render_source(source, path, dot_program) for source, path in sources]
+
+
+def _remove_stale_steps(folder: Path, fmt: str, count: int) -> None:
+    pattern = re.compile(rf"step_(\d+)\.{re.escape(fmt)}")
+    for existing in folder.iterdir():
+        match = pattern.fullmatch(existing.name)
+        if match and int(match.group(1)) > count and existing.is_file():
+            existing.unlink()
