@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_edu.data import BatchIterator, default_cache_dir, one_hot, resolve_data_dir, standardize, train_val_split
+from tinygrad_edu.data import (
+    BatchIterator,
+    default_cache_dir,
+    one_hot,
+    random_shift,
+    resolve_data_dir,
+    standardize,
+    train_val_split,
+)
 from tinygrad_edu.errors import ShapeError
 
 X = np.arange(50, dtype=np.float32).reshape(25, 2)
@@ -97,3 +105,15 @@ def test_cache_dir_and_data_dir_precedence(monkeypatch, tmp_path):
     assert resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
     monkeypatch.delenv("TINYGRAD_EDU_DATA")
     assert resolve_data_dir() == tmp_path / "tinygrad_edu" / "Cache" / "mnist"
+
+
+def test_random_shift_moves_each_image_by_at_most_one_pixel():
+    rng = np.random.default_rng(0)
+    images = np.zeros((200, 784), np.float32)
+    images[:, 14 * 28 + 14] = 1  # one lit pixel in the middle
+    shifted = random_shift(images, 1, rng)
+    rows, cols = np.divmod(shifted.argmax(axis=1), 28)
+    assert shifted.shape == images.shape and shifted.dtype == np.float32 and (shifted.sum(axis=1) == 1).all()
+    assert set(rows.tolist()) == {13, 14, 15} and set(cols.tolist()) == {13, 14, 15}  # all 9 offsets occur
+    np.testing.assert_array_equal(random_shift(images, 1, np.random.default_rng(0)), shifted)  # seeded
+    assert random_shift(images, 0, rng) is images

@@ -1,0 +1,365 @@
+r"""Train the 784-hidden-10 MNIST classifier: ``tinygrad-edu train`` and :func:`train` behind it.
+
+Two engines compute the gradients, the same optimizer code applies them:
+
+* ``autodiff``: :class:`tinygrad_edu.nn.MLP` and ``F.cross_entropy``, gradients from ``loss.backward()``;
+* ``manual``: :mod:`tinygrad_edu.manual`, the backprop formulas derived by hand, in plain NumPy.
+
+Both start from the same numbers (one initialisation, :class:`~tinygrad_edu.nn.MLP` with the seed), see
+the same batches in the same order, and with the same seed end with the same parameters up to
+float32 rounding.
+
+The defaults reach about 98.4% test accuracy in 10 epochs: Adam with learning rate 5e-3 decayed to 0
+along a cosine (:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128,
+and each training image moved by up to one pixel at random (so the network cannot memorise pixel
+positions). ``--augment 0 --schedule constant --lr 1e-3`` gives the textbook setting (about 97.7%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+import tinygrad_edu.functional as F
+from tinygrad_edu import manual
+from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.nn import MLP
+from tinygrad_edu.optim import SGD, Adam, Optimizer
+from tinygrad_edu.tensor import Tensor, no_grad
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+ENGINES = ("autodiff", "manual")
+SCHEDULES = ("cosine", "constant")
+DEFAULT_LR = {"adam": 5e-3, "sgd": 0.1, "momentum": 0.05}
+MOMENTUM = 0.9
+
+
+class ConfigError(TinygradEduError, ValueError):
+    """A training setting out of range (unknown optimizer, zero epochs...)."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (the command-line options, minus where files go)."""
+
+    hidden: int = 128
+    epochs: int = 10
+    batch_size: int | None = 128  # None: full-batch gradient descent
+    optimizer: str = "adam"
+    lr: float | None = None  # None: DEFAULT_LR[optimizer]
+    schedule: str = "cosine"
+    augment: int = 1  # random shift of each training image, in pixels (0: off)
+    weight_decay: float = 0.0
+    init: str = "he"
+    seed: int = 0
+    engine: str = "autodiff"
+    val_size: int = 5000
+    train_subset: int | None = None  # train on the first N training images only (quick runs)
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("engine", self.engine, ENGINES),
+                                     ("schedule", self.schedule, SCHEDULES)):
+            if value not in allowed:
+                raise ConfigError(f"TrainConfig: {name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.hidden < 1 or self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
+            raise ConfigError(f"TrainConfig: hidden, epochs and batch_size must be positive, got "
+                             f"{self.hidden}, {self.epochs}, {self.batch_size}")
+        if self.lr is None:
+            self.lr = DEFAULT_LR[self.optimizer]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The two engines: same interface, same parameter arrays layout, same optimizer
+# ----------------------------------------------------------------------------------------------------
+class Engine(Protocol):
+    params: dict[str, np.ndarray]  # W1, b1, W2, b2 (the arrays being trained, not copies)
+    optimizer: Optimizer
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """One gradient step on a batch; returns (loss, number of correct predictions) before the step."""
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The network's output scores for a batch, without recording anything for backward."""
+
+
+def make_optimizer(name: str, params: list, lr: float, weight_decay: float = 0.0) -> Optimizer:
+    """``sgd`` (plain), ``momentum`` (SGD with momentum 0.9) or ``adam`` over ``params``."""
+    if name == "adam":
+        return Adam(params, lr=lr, weight_decay=weight_decay)
+    return SGD(params, lr=lr, momentum=MOMENTUM if name == "momentum" else 0.0, weight_decay=weight_decay)
+
+
+class AutodiffEngine:
+    """Gradients by reverse-mode autodiff: ``F.cross_entropy(model(x), y).backward()``."""
+
+    def __init__(self, model: MLP, optimizer: str, lr: float, weight_decay: float = 0.0) -> None:
+        self.model = model
+        self.params = model.manual_params()
+        self.optimizer = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        self.optimizer.zero_grad()
+        logits = self.model(Tensor(x))
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.data), int((logits.data.argmax(axis=1) == y).sum())
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        with no_grad():
+            return self.model(Tensor(x)).data
+
+
+class ManualEngine:
+    """Gradients by the hand-derived formulas of :mod:`tinygrad_edu.manual`."""
+
+    def __init__(self, params: dict[str, np.ndarray], optimizer: str, lr: float, weight_decay: float = 0.0) -> None:
+        self.params = params
+        self.optimizer = make_optimizer(optimizer, [params[name] for name in manual.PARAM_NAMES], lr, weight_decay)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        cache = manual.forward(self.params, x, y)
+        grads = manual.backward(self.params, cache, y)
+        self.optimizer.step([grads["d" + name] for name in manual.PARAM_NAMES])
+        return float(cache["loss"]), int((cache["Z2"].argmax(axis=1) == y).sum())
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return manual.forward(self.params, x)["Z2"]
+
+
+def make_engine(config: TrainConfig, in_features: int = 784, classes: int = 10) -> Engine:
+    """Build the chosen engine; both start from the same ``MLP(seed)`` initialisation."""
+    model = MLP(in_features, config.hidden, classes, init=config.init, seed=config.seed)
+    if config.engine == "autodiff":
+        return AutodiffEngine(model, config.optimizer, config.lr, config.weight_decay)
+    return ManualEngine(model.manual_params(), config.optimizer, config.lr, config.weight_decay)
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate at ``step`` (0-based) of ``total_steps``: constant, or cosine-decayed to 0."""
+    if config.schedule == "constant":
+        return config.lr
+    return 0.5 * config.lr * (1.0 + math.cos(math.pi * step / total_steps))
+
+
+def loss_and_accuracy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``logits`` against integer ``labels``."""
+    _, loss = manual.softmax_cross_entropy(logits, labels)
+    return float(loss), float((logits.argmax(axis=1) == labels).mean())
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
+    """``C[t, p]`` = how many examples of true class t were predicted as p."""
+    return np.bincount(labels * classes + predictions, minlength=classes * classes).reshape(classes, classes)
+
+
+def predict_in_chunks(logits_fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    """Logits for a large set, ``chunk`` rows at a time (bounded memory)."""
+    return np.concatenate([logits_fn(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    """What a run produced: its configuration, per-epoch metrics, the test figures and the parameters."""
+
+    config: TrainConfig
+    history: list[dict[str, float]]
+    test_accuracy: float
+    test_loss: float
+    per_class_accuracy: list[float]
+    confusion: np.ndarray
+    test_predictions: np.ndarray
+    params: dict[str, np.ndarray]
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
+        val_y: np.ndarray, progress: bool = True, log: Callable[[str], None] = print) -> list[dict[str, float]]:
+    """Run ``config.epochs`` epochs of mini-batch training; return one metrics dict per epoch."""
+    from tqdm.auto import tqdm
+
+    from tinygrad_edu.data import BatchIterator, random_shift
+
+    batches = BatchIterator(train_x, train_y, config.batch_size, seed=config.seed)
+    augment_rng = np.random.default_rng([config.seed, 1])
+    total_steps, step = config.epochs * len(batches), 0
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        start = time.perf_counter()
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False,
+                   disable=not progress, file=sys.stderr)
+        for x, y in bar:
+            engine.optimizer.lr = learning_rate(config, step, total_steps)
+            loss, right = engine.train_step(random_shift(x, config.augment, augment_rng), y)
+            step += 1
+            loss_sum, correct, seen = loss_sum + loss * len(y), correct + right, seen + len(y)
+            if step % 25 == 0:
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{100 * correct / seen:.2f}%", refresh=False)
+        bar.close()
+        train_seconds = time.perf_counter() - start
+        val_loss, val_accuracy = loss_and_accuracy(predict_in_chunks(engine.logits, val_x), val_y)
+        row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+               "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": engine.optimizer.lr,
+               "seconds": train_seconds}
+        history.append(row)
+        log(f"epoch {epoch:>2}/{config.epochs}  train loss {row['train_loss']:.4f}  "
+            f"train acc {100 * row['train_accuracy']:.2f}%  val loss {val_loss:.4f}  "
+            f"val acc {100 * val_accuracy:.2f}%  {train_seconds:.1f} s")
+    return history
+
+
+def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Path | None = None,
+          progress: bool = True, log: Callable[[str], None] = print) -> TrainResult:
+    """Load MNIST, train, evaluate on the test set, and (if ``out`` is given) write checkpoint, metrics, plots.
+
+    Args:
+        config: the run's settings.
+        data_dir: MNIST folder (default: ``$TINYGRAD_EDU_DATA`` or the cache, downloading if needed).
+        out: folder for ``model.npz``, ``metrics.json``, ``metrics.csv`` and the PNG plots; None writes nothing.
+        progress: show tqdm progress bars.
+        log: where the per-epoch summary lines go.
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    from tinygrad_edu.data import load_mnist, train_val_split
+
+    mnist = load_mnist(data_dir, progress=progress)
+    images, labels = mnist.train_images, mnist.train_labels
+    if config.train_subset is not None:
+        images, labels = images[: config.train_subset], labels[: config.train_subset]
+    train_x, train_y, val_x, val_y = train_val_split(images, labels, config.val_size, seed=config.seed)
+    engine = make_engine(config)
+    log(f"training 784-{config.hidden}-10 with the {config.engine} engine on {len(train_x)} images "
+        f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
+        f"batch {config.batch_size or 'full'}, {config.epochs} epochs, seed {config.seed}")
+    history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
+
+    test_logits = predict_in_chunks(engine.logits, mnist.test_images)
+    test_loss, test_accuracy = loss_and_accuracy(test_logits, mnist.test_labels)
+    predictions = test_logits.argmax(axis=1)
+    confusion = confusion_matrix(mnist.test_labels, predictions)
+    per_class = (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist()
+    result = TrainResult(config, history, test_accuracy, test_loss, per_class, confusion, predictions,
+                         engine.params)
+    log(f"test accuracy: {100 * test_accuracy:.2f}%")
+    if out is not None:
+        result.paths = write_outputs(result, Path(out), mnist.test_images, mnist.test_labels, log)
+    return result
+
+
+def write_outputs(result: TrainResult, out: Path, test_images: np.ndarray, test_labels: np.ndarray,
+                  log: Callable[[str], None] = print) -> dict[str, Path]:
+    """Write the checkpoint, metrics (JSON, CSV) and plots of ``result`` into ``out``; log each path."""
+    from tinygrad_edu.checkpoint import save_checkpoint
+
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"config": asdict(result.config), "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+               "per_class_accuracy": result.per_class_accuracy, "confusion_matrix": result.confusion.tolist(),
+               "epochs": result.history}
+    paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, {k: v for k, v in summary.items()
+                                                                            if k != "confusion_matrix"})}
+    paths["metrics_json"] = out / "metrics.json"
+    paths["metrics_json"].write_text(json.dumps(summary, indent=2) + "\n")
+    paths["metrics_csv"] = out / "metrics.csv"
+    with open(paths["metrics_csv"], "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(result.history[0]))
+        writer.writeheader()
+        writer.writerows(result.history)
+    try:
+        from tinygrad_edu import plots
+
+        paths["curves"] = plots.plot_training_curves(result.history, out / "curves.png")
+        paths["predictions"] = plots.plot_predictions(test_images, test_labels, result.test_predictions,
+                                                      out / "predictions.png")
+        paths["confusion"] = plots.plot_confusion_matrix(result.confusion, out / "confusion.png")
+        paths["weights"] = plots.plot_first_layer_weights(result.params["W1"], out / "weights.png")
+    except ImportError as exc:
+        log(f"no plots: {exc}")
+    for name, path in paths.items():
+        log(f"wrote {name:<12} {path}")
+    return paths
+
+
+# ----------------------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------------------
+def batch_size_arg(text: str) -> int | None:
+    """``--batch-size``: a positive integer, or ``full`` for full-batch gradient descent (None)."""
+    if text.lower() == "full":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    parser.add_argument("--hidden", type=int, default=defaults.hidden, help="hidden units (default %(default)s)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the data (default %(default)s)")
+    parser.add_argument("--batch-size", type=batch_size_arg, default=defaults.batch_size,
+                        help="examples per step, or 'full' for full-batch gradient descent (default %(default)s)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+                        help="sgd, momentum (SGD, momentum 0.9) or adam (default %(default)s)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+                        help="learning-rate schedule: cosine decay to 0, or constant (default %(default)s)")
+    parser.add_argument("--augment", type=int, default=defaults.augment, metavar="PIXELS",
+                        help="shift each training image by up to PIXELS at random, 0 to turn off (default %(default)s)")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty (default 0)")
+    parser.add_argument("--init", choices=("he", "xavier", "lecun", "uniform"), default=defaults.init,
+                        help="weight initialisation (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")
+    parser.add_argument("--engine", choices=ENGINES, default=defaults.engine,
+                        help="autodiff (Tensor + backward) or manual (hand-derived NumPy backprop)")
+    parser.add_argument("--val-size", type=int, default=defaults.val_size,
+                        help="training images held out for validation (default %(default)s)")
+    parser.add_argument("--train-subset", type=int, default=None, metavar="N",
+                        help="use only the first N training images (quick experiments)")
+    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="output folder (default runs/mnist-784-<hidden>-10-<engine>)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def report_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the package's own errors (missing MNIST, bad file, bad setting) into a message and exit code 1."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except TinygradEduError as exc:
+            print(f"tinygrad-edu {args.command}: error: {exc}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
+@report_errors
+def run(args: argparse.Namespace) -> int:
+    config = TrainConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+                         lr=args.lr, schedule=args.schedule, augment=args.augment, weight_decay=args.weight_decay,
+                         init=args.init, seed=args.seed, engine=args.engine, val_size=args.val_size,
+                         train_subset=args.train_subset)
+    out = Path(args.out) if args.out else Path("runs") / f"mnist-784-{config.hidden}-10-{config.engine}"
+    train(config, args.data_dir, out, progress=not args.no_progress)
+    return 0
