@@ -133,6 +133,25 @@ def test_leaf_grad_is_not_aliased_to_other_gradients():
     np.testing.assert_allclose(b.grad, [1.0])
 
 
+def test_grad_never_aliases_the_callers_gradient_or_a_passed_on_one():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0], requires_grad=True)
+    seed = np.array([1.0, 1.0], dtype=np.float32)
+    (x + 0.0).backward(seed)  # add hands the caller's array straight on to x
+    x.grad += 5
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    m = Tensor(np.ones((2, 2)), requires_grad=True)
+    n = Tensor(np.ones((2, 2)), requires_grad=True)
+    (m.reshape(4) + n.reshape(4) * 1.0).sum().backward()  # reshape's gradient is a view of the add's
+    m.grad += 1
+    np.testing.assert_array_equal(n.grad, np.ones((2, 2)))
+    out = x * y
+    out.retain_grad()
+    (out + 0.0).sum().backward()  # out keeps the gradient that mul's backward also uses
+    out.grad += 100
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0] + np.array([3.0, 4.0]))
+
+
 # ---- intermediates --------------------------------------------------------------------------------------
 def test_intermediates_keep_no_grad_unless_retained():
     x = Tensor([1.0, 2.0], requires_grad=True)

@@ -110,7 +110,7 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     size_one_axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if size_one_axes:
         grad = grad.sum(axis=size_one_axes, keepdims=True)
-    return grad.reshape(shape)
+    return grad
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
@@ -159,13 +159,19 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
             f"backward: this tensor (shape {root.shape}) does not require grad, so there is nothing to "
             "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
         )
-    grads: dict[int, np.ndarray] = {id(root): _initial_gradient(root, gradient)}
+    root_grad = _initial_gradient(root, gradient)
+    grads: dict[int, np.ndarray] = {id(root): root_grad}
+    # Arrays someone else may still hold: the caller's gradient, and every gradient an op receives (add, for
+    # one, passes it on unchanged). ``.grad`` must copy those; any other array it may keep as it is.
+    shared = {id(root_grad)}
     for tensor in reversed(topological_order(root)):
         grad = grads.pop(id(tensor), None)
         if grad is None:  # no path from this tensor to root requires a gradient
             continue
+        if tensor._op is not None:
+            shared.add(id(grad))
         if tensor._op is None or tensor._retains_grad:
-            tensor._accumulate_grad(grad)
+            tensor._accumulate_grad(grad, owned=id(grad) not in shared)
         if tensor._op is not None:
             input_grads = tensor._op.backward(grad)
             for parent, parent_grad in zip(tensor._op.inputs, input_grads):
@@ -353,12 +359,14 @@ class Tensor:
         for _ in iter_backward(self, gradient):
             pass
 
-    def _accumulate_grad(self, grad: np.ndarray) -> None:
-        if self.grad is None:
-            # Copy: ``grad`` may be shared with other tensors (add's backward passes it on as is).
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
-        else:
+    def _accumulate_grad(self, grad: np.ndarray, owned: bool = False) -> None:
+        """Add ``grad`` into ``.grad``. ``owned``: nobody else holds ``grad``, so it may be kept without a copy."""
+        if self.grad is not None:
             self.grad += grad
+        elif owned and grad.base is None and grad.flags.writeable and grad.dtype == self.data.dtype:
+            self.grad = grad  # a fresh array (e.g. the matmul in dW = X^T dZ): keep it, no copy
+        else:
+            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)  # a view, or an array held elsewhere
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
@@ -504,9 +512,11 @@ class Tensor:
                 g2 = np.expand_dims(g2, -2)
             grad_a = grad_b = None
             if a.requires_grad:
-                grad_a = sum_to_shape(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+                grad_a = sum_to_shape(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
+                grad_a = grad_a.reshape(a.shape) if a.ndim == 1 else grad_a
             if b.requires_grad:
-                grad_b = sum_to_shape(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+                grad_b = sum_to_shape(np.swapaxes(a2, -1, -2) @ g2, b2.shape)
+                grad_b = grad_b.reshape(b.shape) if b.ndim == 1 else grad_b
             return grad_a, grad_b
 
         return Tensor._result(out, (a, b), "matmul", backward)
