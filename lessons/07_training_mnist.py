@@ -132,7 +132,7 @@ def main() -> None:
     off_diagonal = confusion - np.diag(np.diag(confusion))
     true_digit, guess = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
     print(f"most frequent mistake: {true_digit} read as {guess} ({off_diagonal[true_digit, guess]} times)")
-    print(f"per-digit accuracy: " + ", ".join(f"{d}: {confusion[d, d] / confusion[d].sum():.1%}" for d in range(10)))
+    print("per-digit accuracy: " + ", ".join(f"{d}: {confusion[d, d] / confusion[d].sum():.1%}" for d in range(10)))
 
     def show_digits(indices, title, name):
         fig, axes = new_figure(3, 8, width=9.0, height=4.2)

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from tinygrad_edu import __version__
+from tinygrad_edu.errors import TinygradEduError
 
 # name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -26,6 +27,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),
     "evaluate": ("tinygrad_edu.evaluate", "Test accuracy and per-class accuracy of a trained checkpoint."),
 }
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (sizes, counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
+    except TinygradEduError as error:  # missing MNIST, a bad file, a bad setting: a message, not a traceback
+        print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

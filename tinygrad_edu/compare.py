@@ -38,6 +38,7 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
+from tinygrad_edu.cli import positive_int
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.tensor import Tensor
 
@@ -555,16 +556,9 @@ def _wrap(text: str, indent: str = "") -> str:
 
 
 # -- the command ------------------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu compare``."""
-    positive = _positive_int
+    positive = positive_int
     parser.add_argument("--hidden", type=positive, default=128, metavar="H", help="hidden units (default 128; try 10)")
     parser.add_argument("--batch-size", type=positive, default=64, metavar="N", help="examples per batch (default 64)")
     parser.add_argument(

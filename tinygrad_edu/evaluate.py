@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.train import confusion_matrix, loss_and_accuracy, predict_in_chunks, report_errors
+from tinygrad_edu.train import confusion_matrix, loss_and_accuracy, predict_in_chunks
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
 
 
-@report_errors
 def run(args: argparse.Namespace) -> int:
     from tinygrad_edu.checkpoint import load_checkpoint
     from tinygrad_edu.data import load_mnist

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_edu.functional as F
+from tinygrad_edu.cli import positive_int
 from tinygrad_edu.tensor import Tensor
 
 INPUTS, CLASSES = 784, 10
@@ -62,22 +63,12 @@ def mnist_loss(hidden: int = 128, batch: int = 64, seed: int = 0) -> Tensor:
     return loss
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu graph``."""
     parser.add_argument("--out", type=Path, default=Path("out/mnist_graph.svg"), metavar="FILE",
                         help="where to save the graph: .svg, .png, .pdf or .dot (default: %(default)s)")
-    parser.add_argument("--hidden", type=_positive_int, default=128, metavar="H", help="hidden width (default: %(default)s)")
-    parser.add_argument("--batch", type=_positive_int, default=64, metavar="N", help="random batch size (default: %(default)s)")
+    parser.add_argument("--hidden", type=positive_int, default=128, metavar="H", help="hidden width (default: %(default)s)")
+    parser.add_argument("--batch", type=positive_int, default=64, metavar="N", help="random batch size (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch (default: %(default)s)")
     parser.add_argument("--steps", type=Path, metavar="FOLDER",
                         help="also save one SVG per backward step in FOLDER (step_001.svg, ...)")

@@ -8,7 +8,6 @@ import numpy as np
 
 from tinygrad_edu import manual
 from tinygrad_edu.evaluate import add_checkpoint_arguments
-from tinygrad_edu.train import report_errors
 
 SHADES = " .:-=+*#%@"  # from white paper to black ink
 
@@ -24,7 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=int, default=0, metavar="N", help="which test image, 0..9999 (default 0)")
 
 
-@report_errors
 def run(args: argparse.Namespace) -> int:
     from tinygrad_edu.checkpoint import load_checkpoint
     from tinygrad_edu.data import load_mnist

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -341,20 +341,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def report_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn the package's own errors (missing MNIST, bad file, bad setting) into a message and exit code 1."""
-
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except TinygradEduError as exc:
-            print(f"tinygrad-edu {args.command}: error: {exc}", file=sys.stderr)
-            return 1
-
-    return wrapper
-
-
-@report_errors
 def run(args: argparse.Namespace) -> int:
     config = TrainConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                          lr=args.lr, schedule=args.schedule, augment=args.augment, weight_decay=args.weight_decay,
