@@ -32,6 +32,7 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
+from tinygrad_edu.cli import positive_int
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD, Adam, Optimizer
@@ -303,12 +304,9 @@ def batch_size_arg(text: str) -> int | None:
     if text.lower() == "full":
         return None
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}")
-    return value
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
