@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.atomic import atomic_write
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.manual import PARAM_NAMES
 
@@ -28,18 +28,8 @@ class CheckpointError(TinygradEduError, ValueError):
 def save_checkpoint(path: str | os.PathLike, params: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
     """Write ``params`` (``W1, b1, W2, b2``) and ``meta`` (JSON-serialisable) to ``path`` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta)), **{name: params[name] for name in PARAM_NAMES})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
+    with atomic_write(path) as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), **{name: params[name] for name in PARAM_NAMES})
     return path
 
 

@@ -21,6 +21,9 @@ from tinygrad_edu import __version__
 # name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
+    "train": ("tinygrad_edu.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
+    "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),
+    "evaluate": ("tinygrad_edu.evaluate", "Test accuracy and per-class accuracy of a trained checkpoint."),
 }
 
 

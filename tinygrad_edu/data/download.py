@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from tinygrad_edu.atomic import atomic_write
 from tinygrad_edu.data.errors import DownloadError
 
 CHUNK_BYTES = 1 << 16
@@ -37,13 +37,12 @@ def file_md5(path: str | os.PathLike) -> str:
 
 
 def _fetch(url: str, dest: Path, md5: str | None, progress: bool, timeout: float) -> None:
-    """Stream ``url`` into a temporary file beside ``dest``, check it, rename it to ``dest``."""
+    """Stream ``url`` into a temporary file beside ``dest``, check length and md5, then rename it to ``dest``."""
     from tqdm.auto import tqdm
 
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
+        with atomic_write(dest) as out, urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             digest = hashlib.md5(usedforsecurity=False)
@@ -56,21 +55,15 @@ def _fetch(url: str, dest: Path, md5: str | None, progress: bool, timeout: float
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+            # raising inside the with block discards the temporary file
             if total is not None and received != total:
                 raise _MirrorFailed(f"connection closed after {received} of {total} bytes")
-            out.flush()
-            os.fsync(out.fileno())
-        if md5 is not None and digest.hexdigest() != md5.lower():
-            raise _MirrorFailed(f"checksum mismatch: got md5 {digest.hexdigest()}, expected {md5.lower()}")
-        os.replace(tmp_name, dest)
-        tmp_name = None
+            if md5 is not None and digest.hexdigest() != md5.lower():
+                raise _MirrorFailed(f"checksum mismatch: got md5 {digest.hexdigest()}, expected {md5.lower()}")
     except http.client.IncompleteRead as exc:
         raise _MirrorFailed(f"connection closed after {len(exc.partial)} more bytes (incomplete read)") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise _MirrorFailed(str(exc) or type(exc).__name__) from None
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
 
 
 def download(
