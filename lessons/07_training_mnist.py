@@ -17,10 +17,12 @@ from tqdm import tqdm
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, manual, no_grad
-from tinygrad_edu.course import format_table, heading, lesson_arguments, new_figure, save_figure
+from tinygrad_edu.course import display_path, format_table, heading, lesson_arguments, new_figure, save_figure
 from tinygrad_edu.data import BatchIterator, load_mnist
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
+from tinygrad_edu.plots import plot_confusion_matrix
+from tinygrad_edu.train import confusion_matrix
 
 HIDDEN, BATCH_SIZE, LEARNING_RATE, SEED = 128, 64, 0.1, 0
 QUICK_TRAIN_IMAGES, QUICK_EPOCHS, FULL_EPOCHS = 10_000, 2, 5
@@ -122,8 +124,7 @@ def main() -> None:
     probabilities = manual.forward(params, test_x)["P"]  # (10000, 10), each row sums to 1
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
-    confusion = np.zeros((10, 10), dtype=int)
-    np.add.at(confusion, (test_y, predicted), 1)  # rows: true digit, columns: predicted
+    confusion = confusion_matrix(test_y, predicted)  # rows: true digit, columns: predicted
     # --8<-- [end:predict]
     wrong = np.flatnonzero(predicted != test_y)
     print(f"{len(wrong)} of {len(test_y)} test images misclassified ({len(wrong) / len(test_y):.2%})")
@@ -150,18 +151,7 @@ def main() -> None:
     most_confident_mistakes = wrong[np.argsort(-confidence[wrong])][:24]
     show_digits(most_confident_mistakes, "The most confident mistakes", "mistakes.png")
 
-    fig, ax = new_figure(width=5.6, height=5.0)
-    ax.imshow(np.log1p(confusion), cmap="Blues")
-    for (row, col), count in np.ndenumerate(confusion):
-        if count:
-            ax.text(col, row, str(count), ha="center", va="center", fontsize=7,
-                    color="white" if row == col else "black")
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title("Confusion matrix on the 10,000 test images")
-    save_figure(fig, args.out, "confusion.png")
+    print(f"saved {display_path(plot_confusion_matrix(confusion, args.out / 'confusion.png'))}")
 
 
 if __name__ == "__main__":
