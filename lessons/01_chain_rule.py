@@ -127,3 +127,10 @@ ax.set_xlabel("x")
 ax.legend()
 save_figure(fig, OUT, "derivative.png")
 print(f"max |autodiff - hand| over the plot: {np.max(np.abs(x_tensor.grad - f_prime_by_hand(xs))):.2e}")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start local-derivatives` gives you a file to fill in, and
+# `tinygrad-edu exercise check local-derivatives` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).

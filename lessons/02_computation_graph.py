@@ -18,7 +18,7 @@ OUT = lesson_settings(2, "a computation graph by hand, and why gradients accumul
 
 # %%
 from tinygrad_edu import Tensor
-from tinygrad_edu.course import format_table, heading, display_path
+from tinygrad_edu.course import format_table, graphviz_optional, heading, display_path, show_saved
 from tinygrad_edu.viz import save_backward_steps, save_graph
 
 X, Y = 3.0, 2.0
@@ -69,15 +69,17 @@ L = u * v
 L.name = "L"
 # --8<-- [end:autodiff]
 print(f"forward: u = {u.item():g}, v = {v.item():g}, L = {L.item():g}")
-save_graph(L, OUT / "graph-forward.svg", show_data=True)
-print(f"saved {display_path(OUT / 'graph-forward.svg')} (the graph before backward)")
+with graphviz_optional():  # without Graphviz's `dot`, the DOT source is saved instead, and the lesson goes on
+    save_graph(L, OUT / "graph-forward.svg", show_data=True)
+    show_saved(OUT / "graph-forward.svg", "(the graph before backward)")
 
 # %%
 # Backward, one op at a time, one picture per step (this runs the backward pass).
-frames = save_backward_steps(L, OUT / "backward", show_data=True)
-print(f"saved {len(frames)} backward steps to {display_path(OUT / 'backward')}/")
-save_graph(L, OUT / "graph-backward.svg", show_data=True)
-print(f"saved {display_path(OUT / 'graph-backward.svg')} (with the gradients)")
+with graphviz_optional():
+    frames = save_backward_steps(L, OUT / "backward", show_data=True)
+    print(f"saved {len(frames)} backward steps to {display_path(OUT / 'backward')}/")
+    save_graph(L, OUT / "graph-backward.svg", show_data=True)
+    show_saved(OUT / "graph-backward.svg", "(with the gradients)")
 rows = [[name, t.grad.item(), hand[name]] for name, t in [("u", u), ("v", v), ("x", x), ("y", y)]]
 print(format_table(["tensor", "autodiff grad", "by hand"], rows, ".6g"))
 worst = max(abs(a - h) for _, a, h in rows)
@@ -95,3 +97,12 @@ print(f"after a second backward, x.grad = {x.grad.item():g} (16 + 16)")
 x.zero_grad()  # what an optimizer's zero_grad() does before every step
 # --8<-- [end:accumulate]
 print(f"after x.zero_grad(), x.grad = {x.grad}")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start engine` gives you a file to fill in, and
+# `tinygrad-edu exercise check engine` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).
+#
+# Not done `local-derivatives` yet? It comes first, the same way.

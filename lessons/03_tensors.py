@@ -84,3 +84,12 @@ for ax, matrix, title in zip(axes, [A.grad, dA_by_hand, A.grad - dA_by_hand],
     ax.set_yticks([])
     fig.colorbar(image, ax=ax, shrink=0.8)
 save_figure(fig, OUT, "matmul-gradient.png")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start tensor-ops` gives you a file to fill in, and
+# `tinygrad-edu exercise check tensor-ops` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).
+#
+# Not done `engine` yet? It comes first, the same way.

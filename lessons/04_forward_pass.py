@@ -164,3 +164,10 @@ ax.set_ylim(0.3, 1.05)
 ax.legend(loc="lower right")
 ax.set_title("float32 softmax of logits (1, 1.5, 2) × scale")
 save_figure(fig, OUT, "softmax-overflow.png")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start softmax-cross-entropy` gives you a file to fill in, and
+# `tinygrad-edu exercise check softmax-cross-entropy` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).

@@ -112,3 +112,12 @@ ax.set_ylabel("relative error vs autodiff")
 ax.legend(fontsize="small")
 ax.set_title("Hand-derived gradients against autodiff")
 save_figure(fig, OUT, "comparison.png")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start network-backprop` gives you a file to fill in, and
+# `tinygrad-edu exercise check network-backprop` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).
+#
+# Not done `softmax-cross-entropy` yet? It comes first, the same way.

@@ -21,7 +21,7 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, manual
-from tinygrad_edu.course import display_path, format_table, heading
+from tinygrad_edu.course import display_path, format_table, graphviz_optional, heading, show_saved
 from tinygrad_edu.viz import backward_steps, save_graph, summarize
 
 BATCH, HIDDEN = 4, 16  # small, so the numbers in the pictures stay readable; the graph is the same at any size
@@ -48,8 +48,9 @@ loss = F.cross_entropy(Z2, y)
 for tensor, name in [(XW1, "X W1"), (Z1, "Z1"), (A1, "A1"), (A1W2, "A1 W2"), (Z2, "Z2"), (loss, "loss")]:
     tensor.name = name  # names label the pictures
 print(f"network 784-{HIDDEN}-10 on a batch of {BATCH}, loss {loss.item():.6f}")
-save_graph(loss, OUT / "network-graph.svg", rankdir="TB")
-print(f"saved {display_path(OUT / 'network-graph.svg')}")
+with graphviz_optional():  # without Graphviz's `dot`, the DOT source is saved instead, and the lesson goes on
+    save_graph(loss, OUT / "network-graph.svg", rankdir="TB")
+    show_saved(OUT / "network-graph.svg")
 
 # %% [markdown]
 # ## Backward, one operation at a time
@@ -61,7 +62,8 @@ frames_dir.mkdir(exist_ok=True)
 rows = []
 # --8<-- [start:walkthrough]
 for step in backward_steps(loss, rankdir="TB"):  # this runs the backward pass, one op per step
-    save_graph(step, frames_dir / f"step_{step.step:03d}.svg")
+    with graphviz_optional():
+        save_graph(step, frames_dir / f"step_{step.step:03d}.svg")
     rows.append([step.step, step.op_name, step.tensor.name, str(step.grad.shape), summarize(step.grad)])
 # --8<-- [end:walkthrough]
 print(format_table(["step", "op", "its output", "gradient shape", "dL/d(output)"], rows))
@@ -77,3 +79,10 @@ differences = [[name, float(np.max(np.abs(t.grad - hand["d" + name])))] for name
                [("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2)]]
 print(format_table(["parameter", "max |autodiff - hand|"], differences, ".1e"))
 print(f"worst difference: {max(d for _, d in differences):.1e}")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start deep-network` gives you a file to fill in, and
+# `tinygrad-edu exercise check deep-network` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).

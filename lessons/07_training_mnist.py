@@ -184,3 +184,10 @@ show_digits(most_confident_mistakes, "The most confident mistakes", "mistakes.pn
 
 # %%
 show_saved(plot_confusion_matrix(confusion, OUT / "confusion.png"))
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start training-step` gives you a file to fill in, and
+# `tinygrad-edu exercise check training-step` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).

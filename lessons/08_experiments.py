@@ -211,3 +211,10 @@ ax.set_xlabel("test accuracy (%)")
 ax.set_xlim(0, 100)
 ax.set_title("Every run")
 save_figure(fig, OUT, "summary.png")
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start optimizers` gives you a file to fill in, and
+# `tinygrad-edu exercise check optimizers` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).

@@ -17,10 +17,11 @@ matplotlib is imported inside :func:`new_figure`, so a lesson that draws nothing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +231,27 @@ def show_saved(path: str | os.PathLike[str], note: str = "") -> None:
         from IPython.display import SVG, Image, display
 
         display(SVG(filename=str(path)) if path.suffix.lower() == ".svg" else Image(filename=str(path)))
+
+
+_graphviz_help_shown = False
+
+
+@contextlib.contextmanager
+def graphviz_optional() -> Iterator[None]:
+    """Run the block; if it stops because Graphviz's ``dot`` is missing, say so and go on after the block.
+
+    :func:`~tinygrad_edu.viz.save_graph` writes the ``.dot`` source when it cannot render; the first miss
+    prints that and how to install Graphviz, later ones only which source was written.
+    """
+    from tinygrad_edu.viz import INSTALL_HELP, GraphvizNotFoundError
+
+    global _graphviz_help_shown
+    try:
+        yield
+    except GraphvizNotFoundError as error:
+        message = str(error)
+        if _graphviz_help_shown:
+            message = message.replace(INSTALL_HELP, "").rstrip()
+        _graphviz_help_shown = True
+        sys.stdout.flush()
+        print(message, file=sys.stderr)
