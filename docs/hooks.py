@@ -8,7 +8,10 @@
    changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
 3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
    frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider).
-4. On the API reference pages, the reStructuredText the docstrings use inside their Google-style sections
+4. Every lesson script (percent format) becomes a Jupyter notebook on the site, ``notebooks/<script name>.ipynb``
+   (made by :mod:`tinygrad_edu.notebooks`, as ``tinygrad-edu notebooks`` makes them in a clone); each lesson
+   page links to its own.
+5. On the API reference pages, the reStructuredText the docstrings use inside their Google-style sections
    (``:math:`...```, ``.. math::`` blocks, ``:class:`~pkg.Name``` cross-references) is turned into maths that
    KaTeX renders and into plain code names, instead of showing as raw markup.
 """
@@ -195,7 +198,22 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     return "\n".join(lines)
 
 
-# --- 4. reStructuredText left in the docstrings --------------------------------------------------------
+# --- 4. Notebooks -------------------------------------------------------------------------------------
+
+NOTEBOOKS_SITE_DIR = "notebooks"
+
+
+def notebook_site_files(config: MkDocsConfig) -> list[File]:
+    """Each lesson as ``notebooks/<script name>.ipynb`` in the site, generated from the script (never stored)."""
+    from tinygrad_edu.notebooks import lesson_notebook
+
+    return [
+        File.generated(config, f"{NOTEBOOKS_SITE_DIR}/{script.stem}.ipynb", content=lesson_notebook(script))
+        for script in lesson_scripts()
+    ]
+
+
+# --- 5. reStructuredText left in the docstrings --------------------------------------------------------
 
 # What mkdocstrings leaves of the roles in its HTML: ``:func:<code>~tinygrad_edu.manual.forward</code>``.
 RST_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>(~?)([\w.]+)</code>")
@@ -225,7 +243,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    for file in katex_site_files(config):
+    for file in katex_site_files(config) + notebook_site_files(config):
         files.append(file)
     return files
 

@@ -43,6 +43,8 @@ def lesson_notebook(script: str | Path) -> str:
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)  # opens with a Python kernel, no question asked
     notebook.metadata["language_info"] = {"name": "python"}
     notebook.metadata.pop("jupytext", None)  # a standalone download, not paired with the script
+    for number, cell in enumerate(notebook.cells, start=1):
+        cell.id = f"cell-{number:03d}"  # the same script always gives the same file (nbformat's ids are random)
     return jupytext.writes(notebook, fmt="ipynb")
 
 
