@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,11 +50,17 @@ def set_setting(notebook: nbformat.NotebookNode, line: str, value: str) -> None:
     settings.source = "\n".join(value if text == line else text for text in lines)
 
 
-def run_notebook(notebook: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
-    # One BLAS thread: the suite runs on 2 busy cores. The kernel inherits this process's environment.
-    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": ""}
+def run_notebook(notebook: nbformat.NotebookNode, folder: Path, **env: str | None) -> nbformat.NotebookNode:
+    """Execute ``notebook`` in a fresh python3 kernel started in ``folder``, with ``env`` changed (None: unset)."""
+    # One BLAS thread: the suite runs on 2 busy cores. The kernel inherits this process's environment;
+    # the kernel's own matplotlib backend, not the tests' Agg.
+    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": None, **env}
     saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         client = NotebookClient(notebook, timeout=300, kernel_name="python3",
                                 resources={"metadata": {"path": str(folder)}})
@@ -126,3 +133,45 @@ def test_notebooks_command_outside_a_clone(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no lesson scripts" in result.stderr and "--lessons DIR" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def code_notebook(*cells: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+
+
+GRAPH_CELLS = (
+    "from tinygrad_edu import Tensor\nfrom tinygrad_edu.viz import draw_graph\n"
+    "x = Tensor([1.0, 2.0], requires_grad=True, name='x')\nloss = (x * x).sum()",
+    "draw_graph(loss)",
+)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (apt-get install graphviz)")
+def test_draw_graph_displays_inline(tmp_path: Path) -> None:
+    executed = run_notebook(code_notebook(*GRAPH_CELLS), tmp_path)
+    [result] = executed.cells[1].outputs
+    assert result.output_type == "execute_result"
+    assert "<svg" in result.data["image/svg+xml"] and "mul" in result.data["image/svg+xml"]
+
+
+def test_draw_graph_without_dot_says_how_to_install_it(tmp_path: Path) -> None:
+    no_dot = tmp_path / "bin-without-dot"
+    no_dot.mkdir()
+    executed = run_notebook(code_notebook(*GRAPH_CELLS), tmp_path, PATH=str(no_dot))
+    [result] = executed.cells[1].outputs
+    assert result.output_type == "execute_result" and "image/svg+xml" not in result.data
+    assert "`dot` program is not on PATH" in result.data["text/plain"]
+    assert "sudo apt-get install graphviz" in result.data["text/plain"]
+
+
+def test_lesson_notebook_without_dot_goes_on(tmp_path: Path) -> None:
+    no_dot = tmp_path / "bin-without-dot"
+    no_dot.mkdir()
+    notebook = nbformat.reads(lesson_notebook(LESSONS / "02_computation_graph.py"), as_version=4)
+    executed = run_notebook(notebook, tmp_path, PATH=str(no_dot))
+    streams = [o for o in outputs(executed) if o.output_type == "stream"]
+    assert "sudo apt-get install graphviz" in "".join(o.text for o in streams if o.name == "stderr")
+    assert "after x.zero_grad(), x.grad = None" in "".join(o.text for o in streams if o.name == "stdout")
+    assert not [o for o in outputs(executed) if o.output_type == "display_data"]  # no picture without dot
+    assert (tmp_path / "out" / "lesson-02" / "graph-forward.dot").is_file()
