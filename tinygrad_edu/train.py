@@ -32,8 +32,9 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
-from tinygrad_edu.cli import positive_int
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.cli import (hidden_units, input_folder, int_range, non_negative_float, output_folder, positive_float,
+                              positive_int, seed)
+from tinygrad_edu.errors import UsageError
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD, Adam, Optimizer
 from tinygrad_edu.tensor import Tensor, no_grad
@@ -43,9 +44,11 @@ ENGINES = ("autodiff", "manual")
 SCHEDULES = ("cosine", "constant")
 DEFAULT_LR = {"adam": 5e-3, "sgd": 0.1, "momentum": 0.05}
 MOMENTUM = 0.9
+# MNIST centres each digit's 20x20 box in the 28x28 frame: a shift of up to 4 pixels never cuts the digit.
+MAX_AUGMENT = 4
 
 
-class ConfigError(TinygradEduError, ValueError):
+class ConfigError(UsageError):
     """A training setting out of range (unknown optimizer, zero epochs...)."""
 
 
@@ -311,30 +314,30 @@ def batch_size_arg(text: str) -> int | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
-    parser.add_argument("--hidden", type=int, default=defaults.hidden, help="hidden units (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the data (default %(default)s)")
+    parser.add_argument("--hidden", type=hidden_units, default=defaults.hidden, help="hidden units (default %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="passes over the data (default %(default)s)")
     parser.add_argument("--batch-size", type=batch_size_arg, default=defaults.batch_size,
                         help="examples per step, or 'full' for full-batch gradient descent (default %(default)s)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                         help="sgd, momentum (SGD, momentum 0.9) or adam (default %(default)s)")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     parser.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
                         help="learning-rate schedule: cosine decay to 0, or constant (default %(default)s)")
-    parser.add_argument("--augment", type=int, default=defaults.augment, metavar="PIXELS",
-                        help="shift each training image by up to PIXELS at random, 0 to turn off (default %(default)s)")
-    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty (default 0)")
+    parser.add_argument("--augment", type=int_range(0, MAX_AUGMENT), default=defaults.augment, metavar="PIXELS",
+                        help="shift each training image by up to PIXELS (0..%d) at random, 0 to turn off (default %%(default)s)" % MAX_AUGMENT)
+    parser.add_argument("--weight-decay", type=non_negative_float, default=defaults.weight_decay, help="L2 penalty (default 0)")
     parser.add_argument("--init", choices=("he", "xavier", "lecun", "uniform"), default=defaults.init,
                         help="weight initialisation (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")
+    parser.add_argument("--seed", type=seed, default=defaults.seed, help="random seed (default %(default)s)")
     parser.add_argument("--engine", choices=ENGINES, default=defaults.engine,
                         help="autodiff (Tensor + backward) or manual (hand-derived NumPy backprop)")
-    parser.add_argument("--val-size", type=int, default=defaults.val_size,
+    parser.add_argument("--val-size", type=positive_int, default=defaults.val_size,
                         help="training images held out for validation (default %(default)s)")
-    parser.add_argument("--train-subset", type=int, default=None, metavar="N",
+    parser.add_argument("--train-subset", type=positive_int, default=None, metavar="N",
                         help="use only the first N training images (quick experiments)")
-    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--data-dir", type=input_folder, default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
+    parser.add_argument("--out", type=output_folder, default=None, metavar="DIR",
                         help="output folder (default runs/mnist-784-<hidden>-10-<engine>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
