@@ -207,7 +207,7 @@ def run_lesson_raw(script: str, args: list[str], cwd: Path, path: str | None = N
 # folder, expected exit code, a phrase of the message on stderr.
 BAD_INVOCATIONS = [
     ("01_chain_rule.py", ["--out", "{file}"], None, 2, "argument --out: {file} is a file, not a folder"),
-    ("03_tensors.py", ["--out", "{file}/figures"], None, 2, "argument --out: cannot write to the folder"),
+    ("03_tensors.py", ["--out", "{file}/figures"], None, 2, "argument --out: cannot create a-file/figures: a-file is a file"),
     ("06_network_graph.py", ["--out", "{file}"], None, 2, "is a file, not a folder"),
     ("02_computation_graph.py", ["--no-such-option"], None, 2, "unrecognized arguments: --no-such-option"),
     ("07_training_mnist.py", ["--epochs", "0"], None, 2, "argument --epochs: must be a positive integer, got 0"),
@@ -258,7 +258,7 @@ def test_lesson_refuses_an_unwritable_out_folder(tmp_path: Path) -> None:
     finally:
         locked.chmod(0o755)
     assert result.returncode == 2
-    assert "argument --out: cannot write to the folder locked" in result.stderr
+    assert "argument --out: cannot write into locked" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -50,7 +50,8 @@ def set_setting(notebook: nbformat.NotebookNode, line: str, value: str) -> None:
     settings.source = "\n".join(value if text == line else text for text in lines)
 
 
-def run_notebook(notebook: nbformat.NotebookNode, folder: Path, **env: str | None) -> nbformat.NotebookNode:
+def run_notebook(notebook: nbformat.NotebookNode, folder: Path, allow_errors: bool = False,
+                 **env: str | None) -> nbformat.NotebookNode:
     """Execute ``notebook`` in a fresh python3 kernel started in ``folder``, with ``env`` changed (None: unset)."""
     # One BLAS thread: the suite runs on 2 busy cores. The kernel inherits this process's environment;
     # the kernel's own matplotlib backend, not the tests' Agg.
@@ -62,7 +63,7 @@ def run_notebook(notebook: nbformat.NotebookNode, folder: Path, **env: str | Non
         else:
             os.environ[key] = value
     try:
-        client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+        client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=allow_errors,
                                 resources={"metadata": {"path": str(folder)}})
         return client.execute()
     finally:
@@ -175,3 +176,25 @@ def test_lesson_notebook_without_dot_goes_on(tmp_path: Path) -> None:
     assert "after x.zero_grad(), x.grad = None" in "".join(o.text for o in streams if o.name == "stdout")
     assert not [o for o in outputs(executed) if o.output_type == "display_data"]  # no picture without dot
     assert (tmp_path / "out" / "lesson-02" / "graph-forward.dot").is_file()
+
+
+def test_bad_settings_in_a_notebook_are_named(tmp_path: Path) -> None:
+    """A setting that cannot work stops the settings cell with an error naming the variable, before any work."""
+    (tmp_path / "a-file").write_text("not a folder")
+    notebook = code_notebook(
+        "from tinygrad_edu.course import lesson_settings",
+        'OUT = lesson_settings(1, "derivatives", out="a-file")',
+        'EPOCHS, OUT = lesson_settings(7, "training", epochs=0, out="out")',
+        'DATA_DIR, OUT = lesson_settings(5, "backprop", data_dir="a-file", out="out")',
+        'QUICK, EPOCHS, OUT = lesson_settings(7, "training", quick=True, epochs=3, out="figures")\n'
+        "print(QUICK, EPOCHS, repr(OUT))",
+    )
+    executed = run_notebook(notebook, tmp_path, allow_errors=True)
+    errors = [cell.outputs[-1] for cell in executed.cells[1:4]]
+    assert [e.output_type for e in errors] == ["error"] * 3
+    assert [e.ename for e in errors] == ["LessonSettingError"] * 3
+    assert errors[0].evalue.startswith("OUT: a-file is a file, not a folder")
+    assert errors[1].evalue == "EPOCHS: must be a positive integer, got 0"
+    assert errors[2].evalue.startswith("DATA_DIR: a-file is a file, not a folder")
+    assert "True 3 PosixPath('figures')" in executed.cells[4].outputs[-1].text
+    assert (tmp_path / "figures").is_dir()
