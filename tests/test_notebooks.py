@@ -88,7 +88,8 @@ def test_lesson_notebook_runs_with_inline_figures(name: str, tmp_path: Path, req
         set_setting(notebook, "DATA_DIR = None  # the folder holding MNIST (None: $TINYGRAD_EDU_DATA, else "
                     "downloaded once into the cache)", f"DATA_DIR = {str(mnist_dir)!r}")
     if name in ("07_training_mnist", "08_experiments"):
-        quick = next(line for line in notebook.cells[1].source.splitlines() if line.startswith("QUICK = False"))
+        settings = next(cell for cell in notebook.cells if cell.cell_type == "code")
+        quick = next(line for line in settings.source.splitlines() if line.startswith("QUICK = False"))
         set_setting(notebook, quick, "QUICK = True")
 
     executed = run_notebook(notebook, tmp_path)
@@ -124,6 +125,8 @@ def test_notebooks_command_writes_one_notebook_per_lesson(tmp_path: Path) -> Non
     assert notebook["cells"][0]["cell_type"] == "markdown"
     source = ["".join(cell["source"]) for cell in notebook["cells"]]  # .ipynb stores a cell's text as lines
     assert source[0].startswith("# Lesson 1: derivatives and the chain rule")
+    assert "made from `lessons/01_chain_rule.py`" in source[1] and "pip install" in source[1]
+    assert source[2].startswith("# Settings") and 'OUT = "out/lesson-01"' in source[2]
     assert source[-1].startswith("## Your turn") and "tinygrad-edu exercise check local-derivatives" in source[-1]
     assert all(not cell.get("outputs") for cell in notebook["cells"])  # made from source, never run
 
