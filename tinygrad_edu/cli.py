@@ -12,9 +12,11 @@ Each subcommand lives in its own module, which defines two functions:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -239,6 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into an exception, so temporary files are removed on the way out (as with Ctrl-C)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("terminated")
+
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # not in the main thread, or no SIGTERM here
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
     parser = build_parser()
@@ -246,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    _terminate_cleanly_on_sigterm()
     try:
         return int(args.run(args) or 0)
     except UsageError as error:  # a setting that cannot work, found before the work starts: bad usage, exit 2
