@@ -223,6 +223,8 @@ def download_mnist(
         size = MNIST_SIZES.get(role) if MNIST_FILES.get(role) == (name, md5) else None
         try:
             paths[role] = download(urls, folder / name, md5, progress=progress, timeout=timeout, size=size)
+            if md5:  # checked while it arrived: no need to hash it again
+                remembered_md5(paths[role], "md5", lambda md5=md5: md5)
         except DownloadError as exc:
             raise DownloadError(f"{exc}\n\n{_help_text(folder)}") from None
     return paths
