@@ -297,3 +297,62 @@ def test_a_user_folder_with_test_files_as_training_files_gets_a_note(mnist_dir, 
     notes.clear()
     load_mnist(mnist_dir, download=False, log=notes.append)
     assert notes == []  # the canonical files: no note
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The pieces: the folder swap without renameat2, its repair after a crash, unreadable files, unwritable --out
+# ---------------------------------------------------------------------------------------------------------
+def test_folder_swap_without_atomic_exchange_and_its_repair(tmp_path, monkeypatch):
+    from tinygrad_edu import atomic
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.npz").write_text("old")
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)  # macOS, Windows, filesystems without it
+    with atomic.atomic_folder(out) as staging:
+        (staging / "model.npz").write_text("new")
+    assert (out / "model.npz").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["run"]
+    # a crash between the two renames: the destination is gone, the previous folder waits beside it
+    dead_pid = 2**22 + 12345  # above Linux's default pid_max: no such process
+    out.rename(tmp_path / f".run.{dead_pid}.old.previous")
+    (tmp_path / f".run.{dead_pid}.abcd1234.staging").mkdir()
+    atomic.remove_stale_temporaries(tmp_path, ["run"])
+    assert (out / "model.npz").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["run"]
+
+
+def test_a_failed_write_leaves_the_previous_folder(tmp_path):
+    from tinygrad_edu.atomic import atomic_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.npz").write_text("old")
+    with pytest.raises(RuntimeError), atomic_folder(out) as staging:
+        (staging / "model.npz").write_text("half")
+        raise RuntimeError("disk full")
+    assert (out / "model.npz").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["run"]
+
+
+def test_unreadable_data_files_are_named(tmp_path, monkeypatch):
+    """Root reads everything, so the permission error is simulated where the file is read."""
+    from tinygrad_edu.data import DataFileError, read_digits_csv, read_idx
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    (tmp_path / "x.csv").write_text("1,2\n")
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(DataFileError, match=r"x\.idx: permission denied; make the file readable"):
+        read_idx(tmp_path / "x.idx")
+    with pytest.raises(DataFileError, match=r"x\.csv: permission denied"):
+        read_digits_csv(tmp_path / "x.csv")
+
+
+def test_an_unwritable_out_folder_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """Root writes everywhere, so the permission check is simulated; the refusal comes from argparse."""
+    from tinygrad_edu import cli
+
+    monkeypatch.setattr(cli.os, "access", lambda path, mode: False)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path / "never-read")])
+    assert exit_.value.code == 2
+    assert f"argument --out: cannot write into {tmp_path}: permission denied" in capsys.readouterr().err
