@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("tinygrad_edu.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
     "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),
     "evaluate": ("tinygrad_edu.evaluate", "Test accuracy and per-class accuracy of a trained checkpoint."),
+    "notebooks": ("tinygrad_edu.notebooks", "Write every lesson as a Jupyter notebook (lessons/*.py -> notebooks/*.ipynb)."),
 }
 
 
