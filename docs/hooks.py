@@ -149,7 +149,7 @@ def run_lesson(script: Path) -> bool:
         if result.returncode != 0:
             raise PluginError(
                 f"lessons/{script.name} failed (exit {result.returncode}) while building the docs. "
-                f"Run `python lessons/{script.name} --quick` to see why. Its last output:\n"
+                f"Run `.venv/bin/python lessons/{script.name} --quick` to see why. Its last output:\n"
                 f"{(result.stdout + result.stderr)[-3000:]}"
             )
         produced = Path(workdir) / "out" / target.name

@@ -3,10 +3,12 @@
 Every operation on a :class:`~tinygrad_edu.Tensor` that requires grad records an ``Op`` whose
 ``inputs`` are the tensors it was computed from. Starting from the loss and following ``_op.inputs``
 back to the leaves gives the *computation graph*; backward visits it in reverse topological order,
-applying the chain rule at each op:
+applying the chain rule at each op: the op's backward function turns the gradient of its output ``y``
+into a contribution for each input ``x_i`` (a vector-Jacobian product), which is *added* to what
+``x_i`` has already received from its other uses:
 
-.. math::  \\frac{\\partial L}{\\partial x_i} \\mathrel{+}= \\frac{\\partial L}{\\partial y}\\,
-           \\frac{\\partial y}{\\partial x_i}  \\qquad\\text{for each input } x_i \\text{ of } y = f(x_1, \\dots)
+.. math::  \\frac{\\partial L}{\\partial x_i} \\mathrel{+}= \\sum_k \\frac{\\partial L}{\\partial y_k}\\,
+           \\frac{\\partial y_k}{\\partial x_i}  \\qquad\\text{for each input } x_i \\text{ of } y = f(x_1, \\dots)
 
 This module turns that graph into Graphviz DOT (``graphviz.Digraph``; building the source never
 needs the ``dot`` program, rendering does):
