@@ -6,6 +6,9 @@ whose path it prints:
 * ``--out DIR``: where figures and files go (default ``out/lesson-NN`` under the current directory);
 * ``--quick``: a smaller run, for the tests and the docs build (only the training lessons change with it).
 
+Every lesson runs NumPy's BLAS on one thread (:func:`tinygrad_edu.blas.blas_threads`: measured faster for these
+small matrices, and steady on a busy machine).
+
 matplotlib is imported inside :func:`new_figure`, so a lesson that draws nothing does not pay for it.
 """
 
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinygrad_edu.blas import blas_threads
 
 
 def lesson_number(script_file: str | os.PathLike[str]) -> str:
@@ -59,6 +64,7 @@ def lesson_arguments(
     for flag, options in (extra or {}).items():
         parser.add_argument(flag, **options)
     args = parser.parse_args(argv)
+    blas_threads()
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"Lesson {int(number)}: {description}")
     print(f"Figures and files go to {display_path(args.out)}/")

@@ -32,6 +32,7 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
+from tinygrad_edu.blas import with_blas_threads
 from tinygrad_edu.cli import positive_int
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.nn import MLP
@@ -223,6 +224,7 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
     return history
 
 
+@with_blas_threads
 def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Path | None = None,
           progress: bool = True, log: Callable[[str], None] = print) -> TrainResult:
     """Load MNIST, train, evaluate on the test set, and (if ``out`` is given) write checkpoint, metrics, plots.
