@@ -15,6 +15,7 @@ matplotlib is imported inside :func:`new_figure`, so a lesson that draws nothing
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.atomic import atomic_write
 from tinygrad_edu.blas import blas_threads
+
+NUMBERS_FILE = "numbers.json"
 
 
 def lesson_number(script_file: str | os.PathLike[str]) -> str:
@@ -136,4 +140,23 @@ def save_figure(fig, out_dir: Path, name: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"saved {display_path(path)}")
+    return path
+
+
+def record_numbers(out_dir: str | os.PathLike[str], **numbers: str) -> Path:
+    """Add ``numbers`` (already formatted, as the lesson printed them) to ``out_dir/numbers.json``.
+
+    The site quotes a lesson's numbers from this file (``[[lesson-07:test_accuracy]]`` in a page), so the
+    sentence and the figure beside it come from the same run.
+
+    >>> import tempfile; folder = tempfile.mkdtemp()
+    >>> path = record_numbers(folder, accuracy="97.1%")
+    >>> json.loads(path.read_text())
+    {'accuracy': '97.1%'}
+    """
+    path = Path(out_dir) / NUMBERS_FILE
+    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    recorded.update({name: str(value) for name, value in numbers.items()})
+    with atomic_write(path) as f:
+        f.write((json.dumps(recorded, indent=2) + "\n").encode())
     return path

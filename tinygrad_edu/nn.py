@@ -34,7 +34,8 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng: np.random.Gene
     * ``"he"`` (Kaiming): :math:`\mathcal{N}(0, 2/\text{fan\_in})`; keeps the activations' variance
       constant through ReLU layers (half the units are zeroed, hence the 2).
     * ``"xavier"`` (Glorot): :math:`\mathcal{N}(0, 2/(\text{fan\_in}+\text{fan\_out}))`; for tanh/sigmoid.
-    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; for linear or SELU-like layers.
+    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; for linear or tanh units (LeCun et al., 1998;
+      SELU networks use it too).
     * ``"uniform"``: :math:`U(-0.1, 0.1)` whatever the layer size: the naive choice, to compare against.
 
     The values are drawn in float64 and rounded to ``dtype``, exactly as
