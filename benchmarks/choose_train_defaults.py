@@ -7,6 +7,17 @@ The setting with the best mean validation accuracy is the choice; only then, onc
 10,000 test images, which played no part in the choice.
 
     python benchmarks/choose_train_defaults.py [--seeds 3] [--epochs 10] [--data-dir DIR]
+
+Measured on the 2-core development machine (2026-11-22), validation accuracy after 10 epochs:
+
+    setting                                             validation mean  sd     range
+    --------------------------------------------------  ---------------  -----  ---------------
+    Adam lr 1e-3, constant, no augmentation (textbook)  97.13%           0.12%  97.00% - 97.22%
+    Adam lr 5e-3, cosine, no augmentation               97.65%           0.14%  97.50% - 97.78%
+    Adam lr 5e-3, cosine, shifts of 1 pixel             98.41%           0.12%  98.32% - 98.54%
+    SGD + momentum lr 0.05, cosine, shifts of 1 pixel   98.05%           0.21%  97.82% - 98.22%
+    chosen on validation: Adam lr 5e-3, cosine, shifts of 1 pixel
+    its test accuracy, measured once now: 98.48% mean over seeds (98.42%, 98.55%, 98.47%)
 """
 
 from __future__ import annotations

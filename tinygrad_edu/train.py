@@ -10,10 +10,13 @@ the same batches in the same order; only float32 rounding separates them (:func:
 SGD that stays at the rounding level (about 2e-7 after an epoch); Adam magnifies it where a gradient is nearly
 zero, to a few 1e-5 in W1 after an epoch.
 
-The defaults reach about 98.4% test accuracy in 10 epochs: Adam with learning rate 5e-3 decayed to 0
-along a cosine (:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128,
-and each training image moved by up to one pixel at random (so the network cannot memorise pixel
-positions). ``--augment 0 --schedule constant --lr 1e-3`` gives the textbook setting (about 97.7%).
+The defaults: Adam with learning rate 5e-3 decayed to 0 along a cosine
+(:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128, 10 epochs, and
+each training image moved by up to one pixel at random (so the network cannot memorise pixel positions).
+They were chosen on the validation split (5,000 training images held out), over 3 seeds, against the
+textbook setting ``--augment 0 --schedule constant --lr 1e-3`` (97.13% validation accuracy), the same
+without augmentation (97.65%) and SGD with momentum (98.05%): 98.41% (``benchmarks/choose_train_defaults.py``).
+Measured once on the test set after that choice: 98.48% (mean of seeds 0-2).
 """
 
 from __future__ import annotations
