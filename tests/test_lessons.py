@@ -150,12 +150,19 @@ def test_06_network_graph(tmp_path: Path) -> None:
 def test_07_training_mnist(tmp_path: Path, mnist_dir: Path) -> None:
     text, out = run_lesson("07_training_mnist.py", tmp_path, mnist_dir)
     assert "training on 10,000 images for 2 epochs" in text
+    assert "validating on 5,000 held-out training images; testing once, at the end, on 10,000" in text
+    assert text.count("test accuracy (") == 2  # the test set is used once, after training
     by_hand = number(r"test accuracy \(hand-derived gradients\): (\S+)%", text) / 100
     autodiff = number(r"test accuracy \(autodiff\): (\S+)%", text) / 100
     # Two epochs on 10,000 images: far above chance (10%), and the two engines train the same network.
     assert by_hand > 0.85 and autodiff > 0.85
     assert abs(by_hand - autodiff) < 0.005
     assert number(r"largest difference between the two engines' weights: (\S+)", text) < 1e-3
+    # With Adam, the rounding differences grow most in W1's rows of the rarely-on pixels (see engines_difference).
+    adam = {name: number(rf"\n{name}\s+(\S+)\n", text) for name in ("W1", "b1", "W2", "b2")}
+    assert 1e-7 < adam["W1"] < 1e-3 and adam["W1"] > 10 * max(adam["b1"], adam["W2"], adam["b2"])
+    rare = number(r"on in under 1% of the images: up to (\S+);", text)
+    assert rare == adam["W1"] and rare > 3 * number(r"rows of the other \d+: up to (\S+)", text)
     # The confusion matrix covers the 10,000 test images, and its diagonal is the accuracy.
     rows = re.findall(r"\n(\d)\s+((?:\d+\s+){9}\d+)", text)
     assert len(rows) == 10
