@@ -69,7 +69,12 @@ def test_01_chain_rule(tmp_path: Path) -> None:
     # The V: the best central step sits between 1e-4 and 1e-7, ten digits or so; h = 0.1 is far worse.
     best_h = number(r"best central difference: h = (\S+),", text)
     assert 1e-7 <= best_h <= 1e-4
-    assert number(r"best central difference: h = \S+, error = (\S+)", text) < 1e-9
+    best_error = number(r"best central difference: h = \S+, error = (\S+)", text)
+    assert best_error < 1e-9
+    # The best step is the smallest error of the printed table, and the digits quoted follow from its error.
+    table = dict(re.findall(r"\n(1e-\d+)\s+\S+\s+(\S+)", text))
+    assert float(min(table, key=lambda h: float(table[h]))) == best_h
+    assert number(r"about (\d+) correct digits", text) == math.floor(-math.log10(best_error / abs(exact)))
     assert number(r"\n1e-1\s+(\S+)", text) > 1e-2  # forward difference at h = 0.1: truncation error
     assert number(r"\n1e-12\s+\S+\s+(\S+)", text) > 1e-7  # central difference at h = 1e-12: rounding error
     assert_figures(out, "finite-difference-error.png", "derivative.png")
@@ -117,10 +122,19 @@ def test_04_forward_pass(tmp_path: Path) -> None:
         math.log(1 + math.e + math.e**2), abs=1e-5
     )
     assert "naive -log(softmax) = inf, log-sum-exp = 200.0" in text
-    # An untrained network with a small output layer is close to a uniform guess: loss near ln 10.
+    # The untrained network is init_params' (He): its loss sits above ln 10 by about (1 - 1/10) s²/2 for logits
+    # of variance s² (second-order expansion of log-sum-exp), here measured over 1,000 inputs.
     loss = number(r"loss by F.cross_entropy = (\S+)", text)
-    assert loss == pytest.approx(math.log(10), abs=0.1)
     assert loss == pytest.approx(number(r"loss by hand, -mean log P\[n, y_n\] = (\S+)", text), abs=1e-5)
+    mean_loss = number(r"mean loss (\S+), variance", text)
+    variance = number(r"variance of the logits (\S+)", text)
+    assert 0.2 < variance < 2  # He initialisation: logits of order 1, neither tiny nor huge
+    assert mean_loss > math.log(10) + 0.1
+    assert mean_loss == pytest.approx(math.log(10) + 0.9 * variance / 2, abs=0.08)
+    # The overflow figure is float32 through and through: the naive curve is nan exactly past ln(float32 max).
+    overflow_at = math.log(np.finfo(np.float32).max)
+    assert number(r"finite up to a largest logit of (\S+),", text) < overflow_at < number(r"nan from (\S+) on", text)
+    assert f"every one past {overflow_at:.2f}: True); stable finite everywhere: True" in text
     assert number(r"max \|Σ P - 1\| = (\S+)", text) < 1e-6
     assert_figures(out, "relu-and-softmax.png", "softmax-overflow.png")
 
@@ -130,6 +144,8 @@ def test_05_backprop_by_hand(tmp_path: Path, mnist_dir: Path) -> None:
     assert "all 7 gradients agree" in text
     assert number(r"worst relative error, manual vs autodiff: (\S+)", text) < 1e-12
     assert number(r"worst error against finite differences: (\S+)", text) < 1e-6
+    low, high = (number(rf"relative to each gradient's largest entry\): {g}", text) for g in (r"(\S+) to", r"\S+ to (\S+)"))
+    assert low <= high == pytest.approx(number(r"worst error against finite differences: (\S+)", text), rel=0.02)
     # Every known bug makes at least one gradient fail, and the forgotten ReLU mask exactly the lower layer.
     assert re.search(r"the table catches (\d+) of \1 bugs", text)
     assert re.search(r"relu-mask-forgotten\s+dZ1, dW1, db1\s", text)
