@@ -145,6 +145,11 @@ def measure(label: str, data: Data, init: str = "he", hidden: int = 128, **train
     return Setting(label, [train(init_network(init, seed, hidden), data, seed, **train_options) for seed in SEEDS])
 
 
+def record(settings: list[Setting], names: list[str]) -> None:
+    """Keep each setting's "mean ± sd" for the lesson's page (numbers.json), under the given names."""
+    record_numbers(OUT, **{name: f"{s.mean:.1%} ± {s.sd:.1%}" for name, s in zip(names, settings)})
+
+
 def table(settings: list[Setting]) -> str:
     return format_table(
         ["run", "validation accuracy", "range", "final loss", "steps", "seconds"],
@@ -215,6 +220,7 @@ heading("1. Width: 10 or 128 hidden units (SGD, lr 0.1, batches of 64)")
 width = [measure("hidden 10 (7,960 parameters)", data, hidden=10),
          replace(reference, label="hidden 128 (101,770 parameters)")]
 print(table(width))
+record(width, ["hidden10", "hidden128"])
 
 # %% [markdown]
 # ## 2. Initialisation
@@ -224,6 +230,7 @@ heading("2. Initialisation (hidden 128, SGD, lr 0.1)")
 inits = [replace(reference, label="he")]
 inits += [measure(init, data, init=init) for init in ("xavier", "lecun", "uniform", "normal(0, 1)", "zeros")]
 print(table(inits))
+record(inits, ["he", "xavier", "lecun", "uniform", "normal", "zeros"])
 he, xavier = inits[0], inits[1]
 print(f"he - xavier: {he.mean - xavier.mean:+.2%}, against a seed-to-seed spread of {he.sd:.2%} and {xavier.sd:.2%}")
 print("zeros: every hidden unit computes the same thing and gets the same gradient, so they never differ;")
@@ -244,6 +251,7 @@ optims = [replace(reference, label="SGD, lr 0.1")]  # the reference setting, tra
 optims += [measure(label, data, make_optimizer=make) for label, make in optimizers.items()]
 # --8<-- [end:optimizers]
 print(table(optims))
+record(optims, ["sgd", "momentum", "adam"])
 plot_losses(optims, "SGD, momentum and Adam", OUT, "optimizers.png")
 
 # %% [markdown]
@@ -261,6 +269,7 @@ batches = [
     measure(f"full batch, {same_steps} epochs", small, batch_size=None, epochs=same_steps),
 ]
 print(table(batches))
+record(batches, ["minibatch", "full_same_epochs", "full_same_steps"])
 minibatch, full_same_epochs, full_same_steps = batches
 per_example = flops_per_example(128)
 flops = {s.label: per_example * len(small.train_y) * (s.steps if s is not minibatch else small.epochs)
@@ -279,6 +288,8 @@ print(f"same number of steps: the full batch reaches {full_same_steps.mean:.1%},
       f"arithmetic ({n_full:,} examples per step instead of 64), and takes {time_ratio:.0f}x as long")
 print("(fewer times than the arithmetic: large matrix products run more operations per second than small ones)")
 record_numbers(OUT, full_batch_images=f"{n_full:,}", flops_per_example=f"{per_example:,}",
+               same_steps=str(same_steps), minibatch_gflop=f"{flops[minibatch.label] / 1e9:.1f}",
+               full_gflop=f"{flops[full_same_steps.label] / 1e9:.1f}",
                flop_ratio=f"{flop_ratio:.0f}", time_ratio=f"{time_ratio:.0f}")
 plot_losses(batches, "Full batch vs mini-batches", OUT, "batch-size.png")
 

@@ -1,10 +1,24 @@
 """How many threads NumPy's BLAS (the library behind ``@``) may use while we train: one, by default.
 
 The matrices of the 784-hidden-10 network are small (a batch of 128 by 784 times 784 by 128). Splitting such
-a product over several threads costs more in waking and synchronising them than it saves, and on a busy
-machine a thread that has to wait for a core stalls every product. ``benchmarks/blas_threads.py`` measures it
-on the 2-core machine the course is written on: one thread is never slower, and under load the default made a
-training epoch several times slower (the table is in the benchmark's docstring).
+a product over several threads saves little, and when the other core is busy a thread that has to wait for it
+stalls every product. ``benchmarks/blas_threads.py`` measured it on the 2-core machine the course is written
+on (NumPy's OpenBLAS, default 2 threads; "loaded" adds a busy loop on one core; median of 3 runs, seconds;
+the machine was also shared with other jobs, load average 4 to 6, so "idle" is not quite idle)::
+
+    workload                              machine  1 thread  default  default / 1
+    train epoch (autodiff)                idle     0.66      2.31     3.50
+    train epoch (autodiff)                loaded   0.93      2.62     2.81
+    train epoch (manual)                  idle     0.70      0.99     1.41
+    train epoch (manual)                  loaded   0.53      5.58     10.61
+    lessons/07_training_mnist.py --quick  idle     4.67      3.83     0.82
+    lessons/07_training_mnist.py --quick  loaded   17.71     31.80    1.80
+    lessons/08_experiments.py --quick     idle     8.05      11.08    1.38
+    lessons/08_experiments.py --quick     loaded   19.65     25.47    1.30
+
+One thread was faster in 7 of the 8 cases, up to 10 times, and far steadier (the default's three epochs of
+the same ``train`` run took 0.4, 2.3 and 6.4 s); the exception, lesson 7 on a quiet machine, is its evaluation
+of 10,000 images at once, a product large enough for two threads to pay off.
 
 :func:`blas_threads` sets the limit through `threadpoolctl <https://github.com/joblib/threadpoolctl>`_, the
 library scikit-learn uses for the same purpose; ``tinygrad-edu train`` and every lesson call it. Set
