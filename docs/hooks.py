@@ -7,7 +7,8 @@
    ``docs/generated/lesson-NN/``, which the pages show. A lesson runs again only when it or the package
    changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
 3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
-   frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider).
+   frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider),
+   and ``[[lesson-NN:name]]`` becomes a number the lesson recorded in its run (``numbers.json``).
 4. Every lesson script (percent format) becomes a Jupyter notebook on the site, ``notebooks/<script name>.ipynb``
    (made by :mod:`tinygrad_edu.notebooks`, as ``tinygrad-edu notebooks`` makes them in a clone); each lesson
    page links to its own.
@@ -120,8 +121,8 @@ def _stamp(script: Path) -> str:
 
 
 def _lesson_environment() -> dict[str, str]:
-    # One BLAS thread per lesson: two lessons run at once, and oversubscribed BLAS threads crawl.
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    # Each lesson limits BLAS to one thread itself (tinygrad_edu.blas), so two can run at once.
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     # The canonical MNIST files sit in ../shared/mnist beside the project root (as in CI).
     shared_mnist = REPO.parent / "shared" / "mnist"
     if "TINYGRAD_EDU_DATA" not in env and shared_mnist.is_dir():
@@ -199,6 +200,22 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
         ]
     lines.append("</div>")
     return "\n".join(lines)
+
+
+# --- 3b. Numbers quoted from a lesson's run -------------------------------------------------------------
+
+# ``[[lesson-07:test_accuracy]]`` in a page: the value the lesson recorded (course.record_numbers) in its
+# quick run for this build, so a sentence and the figure beside it come from the same run.
+LESSON_NUMBER = re.compile(r"\[\[(?P<lesson>lesson-\d\d):(?P<name>\w+)\]\]")
+
+
+def lesson_number_text(match: re.Match, page: Page) -> str:
+    numbers_file = GENERATED / match["lesson"] / "numbers.json"
+    numbers = json.loads(numbers_file.read_text()) if numbers_file.is_file() else {}
+    if match["name"] not in numbers:
+        raise PluginError(f"{page.file.src_uri}: {match[0]} is not among the numbers the lesson recorded in "
+                          f"docs/generated/{match['lesson']}/numbers.json ({', '.join(numbers) or 'none'})")
+    return numbers[match["name"]]
 
 
 # --- 4. Notebooks -------------------------------------------------------------------------------------
@@ -288,4 +305,5 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     if GLOSSARY_MARKER in markdown:
         markdown = markdown.replace(GLOSSARY_MARKER, glossary_markdown())
+    markdown = LESSON_NUMBER.sub(lambda match: lesson_number_text(match, page), markdown)
     return WALKTHROUGH.sub(lambda match: walkthrough_markdown(match["folder"], page), markdown)

@@ -39,7 +39,8 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng: np.random.Gene
       hence the 2). On a first layer fed with pixels the 2 is a convention, not a consequence.
     * ``"xavier"`` (Glorot): :math:`\mathcal{N}(0, 2/(\text{fan\_in}+\text{fan\_out}))`; for tanh/sigmoid.
     * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; keeps :math:`\mathrm{Var}(z) = \mathbb{E}[a^2]`,
-      for linear or tanh units (and the initialisation SELU networks use).
+      for linear or tanh units (LeCun et al., 1998;
+      SELU networks use it too).
     * ``"uniform"``: :math:`U(-0.1, 0.1)` whatever the layer size: the naive choice, to compare against.
 
     The values are drawn in float64 and rounded to ``dtype``, exactly as
