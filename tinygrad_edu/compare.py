@@ -318,14 +318,21 @@ class Comparison:
     fd_tol: float
     fd_points: int
     bug: str | None = None
+    source: str | None = None  # where the student's backward came from, when one was compared
+    lines: list[Any] | None = None  # with a student's backward: each line checked on its own (exercises.report.ItemResult)
 
     @property
     def loss_ok(self) -> bool:
         return abs(self.loss_manual - self.loss_autodiff) <= self.rel_tol * max(abs(self.loss_autodiff), 1.0)
 
     @property
-    def passed(self) -> bool:
+    def passed_chain(self) -> bool:
+        """The gradients as computed (each from the ones before it) all agree, and so do the losses."""
         return self.loss_ok and all(row.passed for row in self.rows)
+
+    @property
+    def passed(self) -> bool:
+        return self.passed_chain and all(line.passed for line in self.lines or [])
 
     @property
     def failed(self) -> list[str]:
@@ -348,6 +355,7 @@ def compare_gradients(
     y: Any,
     *,
     bug: str | Bug | None = None,
+    backward: Callable[..., dict[str, Any]] | None = None,
     fd_points: int = 5,
     seed: int = 0,
     rel_tol: float | None = None,
@@ -360,6 +368,10 @@ def compare_gradients(
         x: images ``(N, 784)``.
         y: integer labels ``(N,)`` in 0..9.
         bug: a bug to swap into the hand-derived backward (a name from ``BUGS`` or a :class:`Bug`), or None.
+        backward: your own backward instead of :func:`tinygrad_edu.manual.backward`, with its signature
+            ``backward(params, cache, y)``, returning a dict of gradients named as in ``manual.GRAD_NAMES``
+            (those it leaves out are reported "not written yet"). Each of its lines is also checked on its
+            own, fed the correct upstream gradients, and a failing line is diagnosed (``.lines``).
         fd_points: random coordinates per tensor checked by finite differences (in float64). The coordinate
             where manual and autodiff disagree most is checked too, so finite differences settle who is right.
         seed: picks those coordinates.
@@ -379,13 +391,20 @@ def compare_gradients(
     ['dZ1', 'dW1', 'db1']
     """
     X, y = manual.check_inputs("compare_gradients", params, x, y)
+    if bug is not None and backward is not None:
+        raise manual.InputError("compare_gradients: give bug or backward, not both")
     bug = None if bug is None else _get_bug(bug)
     dtype = X.dtype
     rel_tol = REL_TOLERANCE[dtype] if rel_tol is None else rel_tol
     fd_tol = FD_TOLERANCE[dtype] if fd_tol is None else fd_tol
 
     cache = manual.forward(params, X, y)
-    if bug is None:
+    lines = None
+    if backward is not None:
+        from tinygrad_edu.exercises.checks.network_backprop import student_gradients
+
+        hand, errors, lines = student_gradients(backward, params, cache, y)
+    elif bug is None:
         hand, errors = manual.backward(params, cache, y), {}
     else:
         hand, errors = student_backward(params, cache, y, bug)
@@ -418,7 +437,15 @@ def compare_gradients(
         fd_tol=fd_tol,
         fd_points=fd_points,
         bug=None if bug is None else bug.name,
+        source=None if backward is None else _describe(backward),
+        lines=lines,
     )
+
+
+def _describe(function: Callable[..., Any]) -> str:
+    code = getattr(function, "__code__", None)
+    name = getattr(function, "__name__", "backward")
+    return f"{name} in {code.co_filename}" if code is not None else name
 
 
 def _row(
@@ -515,6 +542,12 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
         return "  ".join(cells).rstrip()
 
     lines = [paint(line(header), "bold")]
+    isolated = []
+    if c.lines is not None:
+        from tinygrad_edu.exercises.report import format_items
+
+        isolated = ["Each line on its own, fed the correct upstream gradients:", *format_items(c.lines), "",
+                    "In the chain (each of your gradients computed from yours before it):"]
     for row, cells in zip(c.rows, body):
         text = line(cells)
         if row.passed:
@@ -523,11 +556,13 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
             lines.append(paint(text, "red"))
     loss_diff = abs(c.loss_manual - c.loss_autodiff)
     loss_line = f"loss: manual {c.loss_manual:.12g}, autodiff {c.loss_autodiff:.12g} (|diff| {loss_diff:.1e})"
-    out = [loss_line if c.loss_ok else paint(loss_line + "  FAIL", "red"), "", *lines, ""]
+    out = [*isolated, loss_line if c.loss_ok else paint(loss_line + "  FAIL", "red"), "", *lines, ""]
     for row in c.rows:
         if row.problem and (row.manual_shape != row.shape or not row.fd_error_autodiff <= c.fd_tol):
             out.append(paint(_wrap(f"{row.name}: {row.problem}"), "red"))  # what the numbers cannot say
     hand = "manual.backward" if c.bug is None else f"backward with the bug {c.bug!r}"
+    if c.source is not None:
+        hand = f"your {c.source}"
     if out[-1]:
         out.append("")
     legend = [
@@ -538,9 +573,14 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
     ]
     out.extend(paint(_wrap(text), "dim") for text in legend)
     failed = c.failed
+    failed_lines = [line.item for line in c.lines or [] if not line.passed]
     if c.passed:
         verdict = f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff"
         out.append(paint(verdict, "green", "bold"))
+    elif c.lines is not None:
+        verdict = (f"{len(failed_lines)} of {len(c.lines)} lines FAIL on their own: {', '.join(failed_lines) or 'none'}; "
+                   f"in the chain {len(failed)} of {len(c.rows)} FAIL: {', '.join(failed) or 'none'}")
+        out.append(paint(_wrap(verdict), "red", "bold"))
     else:
         verdict = f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}"
         out.append(paint(verdict, "red", "bold"))

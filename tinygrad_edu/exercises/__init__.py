@@ -1,0 +1,1 @@
+"""Exercises: you write the gradients, the project checks them and says what is most likely wrong."""
