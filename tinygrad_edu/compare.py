@@ -627,6 +627,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=list(BUGS),
         help="swap a known student mistake into the hand-derived backward (see --list-bugs)",
     )
+    parser.add_argument(
+        "--backward",
+        metavar="FILE[:FUNCTION]",
+        help="compare YOUR backward instead: FUNCTION (default backward) of the Python file FILE, with manual.backward's "
+        "signature backward(params, cache, y) returning a dict of dZ2 dW2 db2 dA1 dZ1 dW1 db1; each line is also "
+        "checked on its own and a failing one is diagnosed",
+    )
     parser.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
     parser.add_argument(
         "--color",
@@ -676,10 +683,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {bug.name:<{width}}  {bug.summary}")
         return 0
     color = use_color(sys.stdout, args.color)
+    backward = None
+    if args.backward is not None:
+        if args.inject_bug:
+            print("tinygrad-edu compare: error: give --backward or --inject-bug, not both", file=sys.stderr)
+            return 2
+        backward, code = _load_backward(args.backward)
+        if backward is None:
+            return code
     try:
         x, y, source = _batch(args)
         params = manual.init_params(args.hidden, seed=args.seed, dtype=np.dtype(args.dtype))
-        comparison = compare_gradients(params, x, y, bug=args.inject_bug, fd_points=args.fd_points, seed=args.seed)
+        comparison = compare_gradients(
+            params, x, y, bug=args.inject_bug, backward=backward, fd_points=args.fd_points, seed=args.seed
+        )
     except (TinygradEduError, OSError) as error:
         print(f"tinygrad-edu compare: error: {error}", file=sys.stderr)
         return 2
@@ -690,6 +707,38 @@ def run(args: argparse.Namespace) -> int:
         bug = BUGS[args.inject_bug]
         print(_wrap(f"injected bug {bug.name!r}: {bug.summary}"))
         print(_wrap(bug.explanation, indent="  "))
+    if backward is not None:
+        print(_wrap(f"your backward: {comparison.source}"))
     print()
     print(format_table(comparison, color=color))
     return 0 if comparison.passed else 1
+
+
+def _load_backward(spec: str) -> tuple[Callable[..., Any] | None, int]:
+    """The student's function from ``FILE[:FUNCTION]``; on failure None and the exit code, the reason printed.
+
+    A file that does not exist or a function it lacks is bad usage (2); a file that fails to load (their syntax
+    error, their exception) is reported against their line (1).
+    """
+    from tinygrad_edu.exercises.student import StudentFileError, load_file
+
+    path, _, function = spec.rpartition(":")
+    if not path or not function.isidentifier():  # no ":FUNCTION" (a colon may be part of the path)
+        path, function = spec, "backward"
+    if not os.path.isfile(path):
+        print(f"tinygrad-edu compare: error: --backward {path}: no such file "
+              "(give the path of your Python file, e.g. --backward my_backward.py:backward)", file=sys.stderr)
+        return None, 2
+    try:
+        module = load_file(path)
+    except StudentFileError as error:
+        print(f"tinygrad-edu compare: your file does not load: {error}", file=sys.stderr)
+        return None, 1
+    found = getattr(module, function, None)
+    if not callable(found):
+        defined = sorted(name for name, value in vars(module).items()
+                         if callable(value) and getattr(value, "__module__", None) == module.__name__)
+        listing = f"; it defines: {', '.join(defined)}" if defined else ""
+        print(f"tinygrad-edu compare: error: {path} has no function {function}(){listing}", file=sys.stderr)
+        return None, 2
+    return found, 0

@@ -39,6 +39,12 @@ class ItemResult:
         return cls(item, PASS if verdict.passed else FAIL, verdict.error, verdict.diagnosis, verdict.mistake)
 
     @classmethod
+    def missing(cls, item: str, function: str, where: str) -> ItemResult:
+        """The result for an item whose function the student's file does not define."""
+        return cls(item, FAIL, diagnosis=f"{where} has no function {function}(): define it with this name, as in "
+                   "the file `tinygrad-edu exercise start` writes")
+
+    @classmethod
     def from_attempt(cls, item: str, attempt: Attempt) -> ItemResult:
         """The result for an attempt that gave no value: not written yet, or the student's error."""
         if attempt.not_written:

@@ -92,6 +92,8 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     """Check the student's ``backward`` line by line, then the chain against autodiff and finite differences."""
     from tinygrad_edu.compare import compare_gradients
 
+    if "backward" not in functions:
+        return Report("network-backprop", where, [ItemResult.missing("backward", "backward", where)])
     params, x, y = problem()
     comparison = compare_gradients(params, x, y, backward=functions["backward"])
     items = list(comparison.lines)
