@@ -39,7 +39,11 @@ def check_parts(
         return ItemResult.missing(item, name, where)
     outcome = call(functions[name], *args)
     if not outcome.ok:
-        return ItemResult.from_attempt(item, outcome)
+        result = ItemResult.from_attempt(item, outcome)
+        if outcome.error:  # e.g. NumPy refused the shapes: say which shapes are wanted
+            result.diagnosis += "\nwanted: " + ", ".join(f"{label} of shape {np.shape(value)}"
+                                                        for label, value in expected.items())
+        return result
     return compare_parts(item, outcome.value, expected, mistakes, batch)
 
 
