@@ -67,4 +67,8 @@ def compare_parts(item: str, value: Any, expected: dict[str, np.ndarray],
     failing = [v for v in verdicts if not v.passed]
     if not failing:
         return ItemResult(item, PASS, error)
-    return ItemResult(item, FAIL, error, "\n".join(v.diagnosis for v in failing), failing[0].mistake)
+    shown = [v.diagnosis for v in failing[:2]]
+    if len(failing) > 2:
+        others = [label for label, v in zip(labels, verdicts) if not v.passed][2:]
+        shown.append(f"(also wrong: {', '.join(others)})")
+    return ItemResult(item, FAIL, error, "\n".join(shown), failing[0].mistake)
