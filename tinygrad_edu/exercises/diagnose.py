@@ -83,8 +83,8 @@ def _factor_sentence(label: str, factor: float, batch: int | None) -> str:
         return (f"your {label} is exactly half the right value: one of two equal contributions is missing, "
                 "or a factor 1/2 too many")
     if factor > 0:
-        return f"your {label} is the right gradient times {factor:.4g}: a constant factor is wrong"
-    return f"your {label} is the right gradient times {factor:.4g}: the sign and a constant factor are wrong"
+        return f"your {label} is the right value times {factor:.4g}: a constant factor is wrong"
+    return f"your {label} is the right value times {factor:.4g}: the sign and a constant factor are wrong"
 
 
 def _where_they_differ(student: np.ndarray, expected: np.ndarray) -> str:
@@ -140,7 +140,7 @@ def diagnose(
         if value is not None and close(array, value, tol) and not close(value, expected, tol):
             if generic.startswith(f"your {label} differs"):  # the numbers say nothing simpler
                 return Verdict(False, error, mistake.sentence, mistake.name)
-            return Verdict(False, error, f"{generic}. {mistake.sentence}", mistake.name)
+            return Verdict(False, error, f"{generic}. {mistake.sentence[:1].upper()}{mistake.sentence[1:]}", mistake.name)
     return Verdict(False, error, generic)
 
 
@@ -151,8 +151,10 @@ def _generic_sentence(label: str, array: np.ndarray, expected: np.ndarray, batch
     if not np.abs(array).any():
         return (f"your {label} is all zeros: no gradient reaches it (a missing term, or a result never written "
                 "into the array)")
+    if expected.size == 1:  # one number is always some multiple of another: no pattern to claim
+        return f"your {label} is {float(array.reshape(-1)[0]):.6g}, expected {float(expected.reshape(-1)[0]):.6g}"
     if close(array, -expected, tol):
-        return f"your {label} has the wrong sign: it is exactly minus the right gradient (a minus sign lost or added)"
+        return f"your {label} has the wrong sign: it is exactly minus the right value (a minus sign lost or added)"
     norm = float(expected.ravel() @ expected.ravel())
     if norm > 0:
         factor = float(array.ravel() @ expected.ravel()) / norm

@@ -104,7 +104,8 @@ def format_items(items: list[ItemResult]) -> list[str]:
 def format_report(report: Report) -> str:
     """The aligned table of a report, each failure followed by its diagnosis, and the verdict."""
     lines = [f"Checking {report.exercise}: {report.source}", "", *format_items(report.items), ""]
-    lines.extend(report.notes)
+    lines.extend(textwrap.fill(note, width=100, subsequent_indent="  ", break_long_words=False,
+                               break_on_hyphens=False) for note in report.notes)
     if report.notes:
         lines.append("")
     total = len(report.items)

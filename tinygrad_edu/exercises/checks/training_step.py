@@ -77,7 +77,7 @@ def _check_step(functions: dict[str, Callable[..., Any]], where: str) -> ItemRes
         hint = " (it returned new values: update the arrays themselves, e.g. params[name] -= ...)" \
             if outcome.value is not None else ""
         return ItemResult(item, FAIL, diagnosis=f"sgd_step left the parameters unchanged{hint}")
-    expected = {f"the change of {name}": -LR * grads["d" + name] for name in manual.PARAM_NAMES}
+    expected = {f"change of {name}": -LR * grads["d" + name] for name in manual.PARAM_NAMES}
     moved = tuple(params[name] - before[name] for name in manual.PARAM_NAMES)
     mistakes = {label: [Mistake("no-learning-rate", "the step forgot the learning rate: move by lr * grad",
                                 lambda g=-grads["d" + label.split()[-1]]: g)] for label in expected}
