@@ -87,7 +87,7 @@ def test_checkpoint_errors_name_the_file(tmp_path):
         load_checkpoint(tmp_path / "missing.npz")
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip file")
-    with pytest.raises(CheckpointError, match=r"broken\.npz: not a readable \.npz checkpoint"):
+    with pytest.raises(CheckpointError, match=r"broken\.npz is not a tinygrad_edu checkpoint"):
         load_checkpoint(broken)
     other = tmp_path / "other.npz"
     np.savez(other, weights=np.zeros(3))

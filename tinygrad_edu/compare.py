@@ -38,7 +38,7 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
-from tinygrad_edu.cli import positive_int
+from tinygrad_edu.cli import MNIST_TRAIN_SIZE, hidden_units, input_folder, int_range, positive_int, seed
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.tensor import Tensor
 
@@ -598,25 +598,26 @@ def _wrap(text: str, indent: str = "") -> str:
 # -- the command ------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu compare``."""
-    positive = positive_int
-    parser.add_argument("--hidden", type=positive, default=128, metavar="H", help="hidden units (default 128; try 10)")
-    parser.add_argument("--batch-size", type=positive, default=64, metavar="N", help="examples per batch (default 64)")
+    parser.add_argument("--hidden", type=hidden_units, default=128, metavar="H", help="hidden units (default 128; try 10)")
+    parser.add_argument("--batch-size", type=int_range(1, MNIST_TRAIN_SIZE), default=64, metavar="N",
+                        help=f"examples per batch, 1..{MNIST_TRAIN_SIZE} (default 64)")
     parser.add_argument(
         "--dtype",
         choices=["float32", "float64"],
         default="float64",
         help="precision of the weights and gradients (default float64; float32 is what training uses)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the batch and the checked coordinates")
+    parser.add_argument("--seed", type=seed, default=0, help="seeds the weights, the batch and the checked coordinates")
     parser.add_argument(
         "--data-dir",
+        type=input_folder,
         metavar="DIR",
         help="folder with the MNIST files, to compare on a real batch (default: the data folder, $TINYGRAD_EDU_DATA "
         "or the cache, if MNIST is already there; else random inputs of MNIST's shape; nothing is downloaded)",
     )
     parser.add_argument(
         "--fd-points",
-        type=positive,
+        type=positive_int,
         default=5,
         metavar="K",
         help="random coordinates per tensor for finite differences (default 5)",

@@ -46,6 +46,7 @@ __all__ = [
     "save_graph",
     "backward_steps",
     "save_backward_steps",
+    "Graph",
     "StepGraph",
     "summarize",
     "GraphvizNotFoundError",
@@ -311,7 +312,7 @@ def _build_dot(
     """
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
-    dot = StepGraph(name="computation_graph") if highlight is not None else graphviz.Digraph(name="computation_graph")
+    dot = StepGraph(name="computation_graph") if highlight is not None else Graph(name="computation_graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35")
     dot.attr("node", fontname="Helvetica", fontsize="10", style="filled", penwidth="1")
     dot.attr("edge", fontname="Helvetica", fontsize="9", arrowsize="0.7")
@@ -369,7 +370,21 @@ def _add_legend(dot: graphviz.Digraph) -> None:
     dot.node("legend", table, shape="plaintext", style="")
 
 
-class StepGraph(graphviz.Digraph):
+class Graph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that Jupyter displays inline, or, without Graphviz's ``dot``, explains why not.
+
+    A plain ``Digraph`` shown in a notebook runs ``dot`` and raises ``ExecutableNotFound`` when it is
+    missing; this one shows, as the cell's text output, that ``dot`` is missing and how to install it.
+    """
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **options):
+        if shutil.which("dot") is None:
+            return {"text/plain": f"(Graphviz's `dot` program is not on PATH, so the graph cannot be drawn here.)\n"
+                                  f"{INSTALL_HELP}\nIts DOT source is in .source; save_graph(root, 'graph.dot') writes it."}
+        return super()._repr_mimebundle_(include, exclude, **options)
+
+
+class StepGraph(Graph):
     """A ``graphviz.Digraph`` of one backward step, with what the step did as attributes.
 
     Attributes:
