@@ -7,6 +7,7 @@ import numpy as np
 from tinygrad_edu.tensor import sum_to_shape, topological_order  # noqa: F401 - the solution's bodies
 
 
+# --8<-- [start:backward]
 def backward(root):
     grads = {id(root): np.ones(root.shape, dtype=root.dtype)}
     for tensor in reversed(topological_order(root)):
@@ -22,3 +23,4 @@ def backward(root):
                 continue
             # Add, never overwrite: a tensor used twice gets one contribution per use.
             grads[id(parent)] = grads[id(parent)] + parent_grad if id(parent) in grads else parent_grad
+# --8<-- [end:backward]
