@@ -108,6 +108,9 @@ BAD_USAGE: list[Row] = [
     *rows(1, "is a folder, but the MNIST file", ("evaluate", "--checkpoint", "{model}", "--data-dir", "{folder_in_place}")),
     *rows(2, "MNIST files missing from", ("compare", "--data-dir", "{missing}")),  # compare: 2 for bad input
     *rows(1, "is a file, not a folder", ("evaluate", "--checkpoint", "{model}"), env={"TINYGRAD_EDU_DATA": "{file}"}),
+    # ---- notebooks ----
+    *rows(1, "is a file, not a folder", ("notebooks", "--lessons", "{lessons}", "--out", "{file}")),
+    *rows(1, "no lesson scripts", ("notebooks", "--lessons", "{missing}")),
 ]
 
 # A few rows run again as real processes: the exit code and stderr a shell sees, and no "Traceback".
@@ -140,7 +143,7 @@ def random_params(hidden: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
 def materials(tmp_path_factory) -> dict[str, str]:
     """The files the rows' placeholders name, built once."""
     tmp = tmp_path_factory.mktemp("bad-usage")
-    m: dict[str, Path] = {"tmp": tmp, "missing": tmp / "no-such-folder"}
+    m: dict[str, Path] = {"tmp": tmp, "missing": tmp / "no-such-folder", "lessons": PROJECT_ROOT / "lessons"}
     m["file"] = tmp / "notes.txt"
     m["file"].write_text("just some text\n")
     m["foreign_out"] = tmp / "foreign-out"
