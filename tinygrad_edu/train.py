@@ -445,7 +445,8 @@ def check_memory(config: TrainConfig, train_images: int = 60_000) -> None:
     """Refuse (:class:`~tinygrad_edu.memory.MemoryBudgetError`) a run whose arrays cannot fit in memory now."""
     from tinygrad_edu.memory import check_fits, mlp_bytes
 
-    batch = config.batch_size or (config.train_subset or train_images)
+    available_images = min(config.train_subset or train_images, train_images)
+    batch = min(config.batch_size or available_images, available_images)  # a batch cannot exceed the data
     data_bytes = (train_images + 10_000) * 784 * (1 + 4 + 4)  # uint8 as read, float32, the train/val split copy
     evaluation = mlp_bytes(config.hidden, batch=2000)  # predict_in_chunks: 2,000 images at a time
     needed = data_bytes + max(mlp_bytes(config.hidden, batch=batch), evaluation)
