@@ -26,8 +26,8 @@ from tests.test_bad_usage import write_small_mnist
 from tinygrad_edu.checkpoint import load_checkpoint
 from tinygrad_edu.train import OUTPUT_FILES
 
-KILLS = int(os.environ.get("TINYGRAD_EDU_KILLS", "5"))
-KILL_BUDGET_S = float(os.environ.get("TINYGRAD_EDU_KILL_BUDGET", "30"))
+KILLS = int(os.environ.get("TINYGRAD_EDU_KILLS", "4"))
+KILL_BUDGET_S = float(os.environ.get("TINYGRAD_EDU_KILL_BUDGET", "25"))
 TRAIN = ["train", "--hidden", "8", "--epochs", "1", "--val-size", "100", "--no-progress"]
 
 

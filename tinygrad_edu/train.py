@@ -281,6 +281,9 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     mnist = load_mnist(data_dir, progress=progress)
     images, labels = mnist.train_images, mnist.train_labels
     if config.train_subset is not None:
+        if config.train_subset > len(images):
+            log(f"note: --train-subset {config.train_subset} is more than the {len(images)} training images in "
+                f"{mnist.source}; using all of them")
         images, labels = images[: config.train_subset], labels[: config.train_subset]
     if config.val_size >= len(images):
         raise ConfigError(f"--val-size {config.val_size} leaves no training images: {mnist.source} has "
