@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -378,3 +379,30 @@ def test_lesson_outputs_are_named_after_the_lesson_number() -> None:
         pages = list((REPO / "docs" / "lessons").glob(f"{script.name[:2]}-*.md"))
         assert len(pages) == 1, f"no page (or several) for {script.name}"
         assert f"docs/generated/lesson-{script.name[:2]}/output.txt" in pages[0].read_text()
+
+
+def test_every_lesson_notebook_is_on_the_site_and_linked_under_the_title(built_site: Path) -> None:
+    from tinygrad_edu.notebooks import lesson_notebook
+
+    hooks = load_hooks()
+    for script in hooks.lesson_scripts():
+        notebook = built_site / "notebooks" / f"{script.stem}.ipynb"
+        assert notebook.is_file(), f"the site has no notebook for {script.name}"
+        assert notebook.read_text(encoding="utf-8") == lesson_notebook(script)  # made from the script, this build
+        [page] = (REPO / "docs" / "lessons").glob(f"{script.name[:2]}-*.md")
+        html = (built_site / "lessons" / page.stem / "index.html").read_text(encoding="utf-8")
+        article = html[html.index("<h1"):]
+        first_paragraph = article[article.index("<p>"):article.index("</p>")]
+        assert f'href="../../notebooks/{script.stem}.ipynb"' in first_paragraph, page.name
+        assert "Download this lesson as a notebook" in first_paragraph
+
+
+def test_notebook_downloads_from_its_lesson_page(visit) -> None:
+    page = visit("lessons/01-chain-rule/")
+    with page.page.expect_download() as download_info:
+        page.page.get_by_role("link", name="Download this lesson as a notebook").click()
+    download = download_info.value
+    assert download.suggested_filename == "01_chain_rule.ipynb"
+    notebook = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+    assert notebook["nbformat"] == 4 and notebook["metadata"]["kernelspec"]["name"] == "python3"
+    page.assert_clean()
