@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from html import escape as html_escape
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -289,3 +292,17 @@ def test_lesson_outputs_are_named_after_the_lesson_number() -> None:
         pages = list((REPO / "docs" / "lessons").glob(f"{script.name[:2]}-*.md"))
         assert len(pages) == 1, f"no page (or several) for {script.name}"
         assert f"docs/generated/lesson-{script.name[:2]}/output.txt" in pages[0].read_text()
+
+
+def test_pages_quote_the_numbers_of_the_build_s_own_runs(built_site: Path) -> None:
+    """``[[lesson-NN:name]]`` on a page becomes the number that lesson recorded in the build's run."""
+    placeholder = re.compile(r"\[\[(lesson-\d\d):(\w+)\]\]")
+    quoted = 0
+    for page in sorted((REPO / "docs" / "lessons").glob("[0-9][0-9]-*.md")):
+        html = (built_site / "lessons" / page.stem / "index.html").read_text(encoding="utf-8")
+        assert "[[lesson-" not in html, f"{page.name}: a number placeholder was left on the page"
+        for lesson, name in placeholder.findall(page.read_text()):
+            numbers = json.loads((REPO / "docs" / "generated" / lesson / "numbers.json").read_text())
+            assert html_escape(numbers[name]) in html, f"{page.name}: {lesson}:{name} = {numbers[name]!r} not shown"
+            quoted += 1
+    assert quoted >= 40  # lessons 1, 4, 5, 7 and 8 quote their runs
