@@ -231,3 +231,100 @@ def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
     assert chosen.group(1) == max(candidates, key=lambda label: row(label)[0])
     assert text.count("test accuracy") == 1 and number(r"test images: (\S+)% \(seeds", text) > 85
     assert_figures(out, "initialisation.png", "optimizers.png", "batch-size.png", "summary.png")
+
+
+# --- Bad invocations: a clean message and the right exit code, never a traceback --------------------------
+
+UNREACHABLE_MIRROR = "http://127.0.0.1:9/"  # nothing listens on the discard port: every download fails at once
+
+
+def run_lesson_raw(script: str, args: list[str], cwd: Path, path: str | None = None,
+                   data_env: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``lessons/<script> ARGS`` in ``cwd``; MNIST cannot be downloaded; ``path`` replaces PATH if given."""
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               TINYGRAD_EDU_MNIST_MIRRORS=UNREACHABLE_MIRROR, XDG_CACHE_HOME=str(cwd / "cache"))
+    env.pop("TINYGRAD_EDU_DATA", None)
+    if data_env is not None:
+        env["TINYGRAD_EDU_DATA"] = data_env
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, str(LESSONS / script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# Each row: lesson, arguments ({file}: an existing file, {empty}: an empty folder), the environment's MNIST
+# folder, expected exit code, a phrase of the message on stderr.
+BAD_INVOCATIONS = [
+    ("01_chain_rule.py", ["--out", "{file}"], None, 2, "argument --out: {file} is a file, not a folder"),
+    ("03_tensors.py", ["--out", "{file}/figures"], None, 2, "argument --out: cannot create a-file/figures: a-file is a file"),
+    ("06_network_graph.py", ["--out", "{file}"], None, 2, "is a file, not a folder"),
+    ("02_computation_graph.py", ["--no-such-option"], None, 2, "unrecognized arguments: --no-such-option"),
+    ("07_training_mnist.py", ["--epochs", "0"], None, 2, "argument --epochs: must be a positive integer, got 0"),
+    ("07_training_mnist.py", ["--epochs", "-3"], None, 2, "argument --epochs: must be a positive integer"),
+    ("07_training_mnist.py", ["--epochs", "two"], None, 2, "argument --epochs: must be a positive integer"),
+    ("05_backprop_by_hand.py", ["--data-dir", "{file}"], None, 2, "argument --data-dir: {file} is a file"),
+    # A bad --out is refused before any work, even with the data missing too.
+    ("08_experiments.py", ["--quick", "--out", "{file}", "--data-dir", "{empty}"], None, 2, "argument --out"),
+    # MNIST missing (and no way to download it): the package's message, which suggests --data-dir.
+    ("05_backprop_by_hand.py", ["--data-dir", "{empty}"], None, 1, "pass --data-dir FOLDER"),
+    ("07_training_mnist.py", ["--quick", "--data-dir", "{empty}"], None, 1, "pass --data-dir FOLDER"),
+    ("08_experiments.py", ["--quick", "--data-dir", "{empty}"], None, 1, "pass --data-dir FOLDER"),
+    ("07_training_mnist.py", ["--quick"], "{empty}", 1, "pass --data-dir FOLDER"),
+]
+
+
+@pytest.mark.parametrize(("script", "args", "data_env", "code", "phrase"), BAD_INVOCATIONS,
+                         ids=[f"{row[0][:2]} {' '.join(row[1])} {row[2] or ''}".strip() for row in BAD_INVOCATIONS])
+def test_bad_lesson_invocation(tmp_path: Path, script: str, args: list[str], data_env: str | None, code: int,
+                               phrase: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "empty").mkdir()
+    fill = {"{file}": "a-file", "{empty}": "empty"}
+
+    def filled(text: str) -> str:
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        return text
+
+    result = run_lesson_raw(script, [filled(a) for a in args], tmp_path,
+                            data_env=str(tmp_path / "empty") if data_env else None)
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output[-3000:]
+    assert filled(phrase) in result.stderr, result.stderr[-3000:]
+    assert f"{script}: error: " in result.stderr  # one way of reporting, named after the lesson
+    assert "Traceback" not in output
+    if code == 2:  # refused before any work: not even the lesson's title was printed
+        assert result.stdout == ""
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write to any folder")
+def test_lesson_refuses_an_unwritable_out_folder(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = run_lesson_raw("01_chain_rule.py", ["--out", "locked"], tmp_path)
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 2
+    assert "argument --out: cannot write into locked" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("script", "last_line", "sources"), [
+    ("02_computation_graph.py", "after x.zero_grad(), x.grad = None",
+     ["graph-forward.dot", "backward/step_001.dot", "backward/step_003.dot"]),
+    ("06_network_graph.py", "worst difference:", ["network-graph.dot", "backward/step_001.dot", "backward/step_006.dot"]),
+])
+def test_lessons_go_on_without_graphviz(tmp_path: Path, script: str, last_line: str, sources: list[str]) -> None:
+    no_dot = tmp_path / "bin-without-dot"
+    no_dot.mkdir()
+    result = run_lesson_raw(script, ["--out", "out"], tmp_path, path=str(no_dot))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert last_line in result.stdout  # the lesson went on to its end
+    assert result.stderr.count("sudo apt-get install graphviz") == 1  # how to install it, said once
+    assert "DOT source" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for name in sources:
+        assert "digraph" in (tmp_path / "out" / name).read_text(), name
+    assert not list((tmp_path / "out").rglob("*.svg"))

@@ -12,11 +12,13 @@ Each subcommand lives in its own module, which defines two functions:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tinygrad_edu import __version__
@@ -27,6 +29,7 @@ MNIST_TRAIN_SIZE = 60_000  # the largest sensible batch: the whole of MNIST's tr
 # name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("tinygrad_edu.compare", "Compare the hand-derived backprop with autodiff and finite differences, gradient by gradient."),
+    "exercise": ("tinygrad_edu.exercises.command", "Exercises: write the gradients yourself; check them and see the likely mistake."),
     "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
     "train": ("tinygrad_edu.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
     "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),
@@ -240,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _terminate_cleanly_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into an exception while a command runs, so temporary files are removed on the way out
+    (as with Ctrl-C); the previous handler is restored afterwards."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("terminated")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not in the main thread, or no SIGTERM on this platform
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
     parser = build_parser()
@@ -248,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.run(args) or 0)
+        with _terminate_cleanly_on_sigterm():
+            return int(args.run(args) or 0)
     except UsageError as error:  # a setting that cannot work, found before the work starts: bad usage, exit 2
         print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
         return 2

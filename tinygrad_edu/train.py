@@ -495,7 +495,6 @@ def run(args: argparse.Namespace) -> int:
                          train_subset=args.train_subset)
     check_memory(config)
     out = args.out if args.out is not None else Path("runs") / f"mnist-784-{config.hidden}-10-{config.engine}"
-    out = check_output_contents(out)  # before any data is loaded: a bad --out costs nothing
-    prepare_output_folder(out.parent)
+    out = prepare_output_folder(check_output_contents(out))  # before any data is loaded: a bad --out costs nothing
     train(config, args.data_dir, out, progress=not args.no_progress)
     return 0
