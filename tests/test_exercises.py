@@ -308,3 +308,13 @@ def test_the_docstring_example_runs():
 
     result = doctest.testmod(tinygrad_edu.exercises)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_lines_that_build_a_gradient_in_place_are_one_line(tmp_path):
+    # dZ2 built over three statements (copy, subtract 1 at the labels, divide in place) is fed on only when read.
+    text = get("network-backprop").solution()
+    text = replace_line(text, "dZ2 = ", "dZ2 = P.copy(); dZ2[np.arange(N), y] -= 1; dZ2 /= N")
+    text = replace_line(text, "dW1 = ", "dW1 = X.T @ dZ1\n    dW1 *= 3")
+    report = check_file("network-backprop", write(tmp_path, "network-backprop", text))
+    assert [item.item for item in report.items if not item.passed] == ["dW1", "chain"], str(report)
+    assert "times 3" in report["dW1"].diagnosis
