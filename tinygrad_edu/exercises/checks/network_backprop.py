@@ -118,7 +118,8 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
 def _chain_hint(items: list[ItemResult], failed: list[str]) -> str:
     wrong_lines = [item.item for item in items if not item.passed]
     if wrong_lines:
-        return f" (because of {', '.join(wrong_lines)}: fix those lines first)"
+        which = "that line" if len(wrong_lines) == 1 else "those lines"
+        return f" (because of {', '.join(wrong_lines)}: fix {which} first)"
     return ": every line is right on its own, so check what you return (the dict's keys and values)"
 
 
