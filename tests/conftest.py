@@ -10,6 +10,15 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        default=False,
+        help="run the long randomized differential test of the engine (thousands of random graphs)",
+    )
+
+
 def _mnist_candidates() -> list[Path]:
     """Where the MNIST folder may be: $TINYGRAD_EDU_DATA if set, else ../shared/mnist beside the project root."""
     if os.environ.get("TINYGRAD_EDU_DATA"):

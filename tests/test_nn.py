@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, manual
-from tinygrad_edu.nn import MANUAL_NAMES, MLP, Linear, ReLU, Sequential, init_weight
+from tinygrad_edu.nn import MANUAL_NAMES, MLP, Dropout, Linear, ReLU, Sequential, init_weight
 
 
 def test_linear_shapes_and_names():
@@ -99,3 +99,40 @@ def test_sequential():
     x = Tensor(rng.standard_normal((5, 4)).astype(np.float32))
     expected = np.maximum(x.data @ net[0].weight.data, 0) @ net[2].weight.data
     np.testing.assert_allclose(net(x).data, expected, rtol=1e-6)
+
+
+# ---- Dropout and the train/eval modes -------------------------------------------------------------------
+def test_dropout_is_inverted_and_seeded():
+    x = Tensor(np.ones((200, 50), np.float32), requires_grad=True)
+    out = Dropout(0.25, seed=0)(x)
+    kept = out.data != 0
+    # survivors are scaled by 1/(1-p) = 4/3, so the expected value stays 1
+    np.testing.assert_allclose(out.data[kept], 4 / 3, rtol=1e-6)
+    assert abs(kept.mean() - 0.75) < 0.01  # 10,000 draws: within 4 standard deviations (0.0043 each)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(Dropout(0.25, seed=0)(x).data, out.data)  # same seed, same mask
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, np.where(kept, 4 / 3, 0.0), rtol=1e-6)  # gradient through the mask
+
+
+def test_dropout_is_the_identity_in_eval_mode_and_modes_reach_submodules():
+    model = Sequential(Linear(4, 8, rng=np.random.default_rng(0)), Dropout(0.5, seed=1), ReLU())
+    assert model.training and model[1].training
+    assert model.eval() is model and not model[1].training and len(model) == 3
+    x = Tensor(np.ones((3, 4), np.float32))
+    np.testing.assert_array_equal(model[1](x).data, x.data)
+    np.testing.assert_array_equal(model(x).data, model(x).data)  # deterministic when evaluating
+    model.train()
+    assert model[1].training and (model[1](Tensor(np.ones(1000, np.float32))).data == 0).any()
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.5"])
+def test_dropout_refuses_a_probability_outside_0_1(p):
+    with pytest.raises(ValueError, match=r"Dropout: p .* must lie in \[0, 1\]"):
+        Dropout(p)
+
+
+def test_dropout_extremes():
+    x = Tensor(np.ones(5, np.float32))
+    np.testing.assert_array_equal(Dropout(0.0)(x).data, x.data)
+    np.testing.assert_array_equal(Dropout(1.0)(x).data, np.zeros(5))

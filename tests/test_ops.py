@@ -16,6 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, gradcheck_report
+from tinygrad_edu.errors import ShapeError
 
 
 def check_op(
@@ -82,6 +83,15 @@ OPS = [
     ("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), [(3, 4)], {"away_from_zero": True}),
     ("sigmoid", lambda a: a.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), [(3, 4)], {"low": -5, "high": 5}),
     ("tanh", lambda a: a.tanh(), np.tanh, [(3, 4)], {}),
+    ("abs", lambda a: a.abs(), np.abs, [(3, 4)], {"away_from_zero": True}),
+    ("clip", lambda a: a.clip(-1.0, 0.5), lambda a: np.clip(a, -1.0, 0.5), [(4, 5)], {}),
+    ("clip_min_only", lambda a: a.clip(min=0.25), lambda a: np.maximum(a, 0.25), [(4, 5)], {}),
+    ("clip_max_only", lambda a: a.clip(max=-0.25), lambda a: np.minimum(a, -0.25), [(4, 5)], {}),
+    ("maximum", lambda a, b: a.maximum(b), np.maximum, [(3, 4), (4,)], {}),
+    ("minimum", lambda a, b: a.minimum(b), np.minimum, [(3, 4), (3, 1)], {}),
+    ("leaky_relu", lambda a: a.leaky_relu(0.1), lambda a: np.where(a > 0, a, 0.1 * a), [(3, 4)], {"away_from_zero": True}),
+    ("F.leaky_relu", F.leaky_relu, lambda a: np.where(a > 0, a, 0.01 * a), [(4,)], {"away_from_zero": True}),
+    ("astype", lambda a: a.astype(np.longdouble), lambda a: a.astype(np.longdouble), [(3,)], {}),  # float32 would round the differences
     ("reshape", lambda a: a.reshape(4, 3), lambda a: a.reshape(4, 3), [(3, 4)], {}),
     ("reshape_tuple", lambda a: a.reshape((2, -1)), lambda a: a.reshape((2, -1)), [(3, 4)], {}),
     ("transpose", lambda a: a.transpose(), lambda a: a.transpose(), [(3, 4)], {}),
@@ -206,3 +216,86 @@ def test_relu_derivative_at_zero_is_zero():
     x = Tensor([-1.0, 0.0, 2.0], requires_grad=True)
     x.relu().sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])
+
+
+# ---- the conventions of the newer ops (PyTorch's, worked out by hand) ----------------------------------------
+def test_abs_derivative_at_zero_is_zero():
+    x = Tensor([-2.0, 0.0, 3.0], requires_grad=True)
+    x.abs().sum().backward()
+    np.testing.assert_array_equal(x.grad, [-1.0, 0.0, 1.0])  # sign(x); PyTorch's sgn(0) = 0
+
+
+def test_clip_passes_the_gradient_at_its_bounds():
+    x = Tensor([-2.0, -1.0, 0.0, 1.0, 2.0], requires_grad=True)
+    y = x.clip(-1.0, 1.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.data, [-1.0, -1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 1.0, 1.0, 0.0])  # clamp: 1 where min <= x <= max
+    np.testing.assert_array_equal(Tensor([0.0, 5.0]).clip(3.0, 1.0).data, [1.0, 1.0])  # min > max: all max
+    with pytest.raises(ValueError, match="clip: give min, max or both"):
+        x.clip()
+    assert Tensor([1, 5]).clip(0, 3).dtype.kind == "i" and Tensor([1, 5]).clip(0.5).dtype == np.float32
+
+
+def test_maximum_and_minimum_split_ties_evenly():
+    a = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = Tensor([3.0, 2.0, 1.0], requires_grad=True)
+    a.maximum(b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 0.5, 0.0])
+    a.zero_grad(), b.zero_grad()
+    a.minimum(b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 0.5, 1.0])
+
+
+def test_maximum_with_a_broadcast_number():
+    x = Tensor([[-1.0, 0.0, 2.0]], requires_grad=True)
+    x.maximum(0.0).sum().backward()  # relu-like, but the tie at 0 shares: d/dx = 0.5 there
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 1.0]])
+
+
+def test_leaky_relu_slope_at_zero_is_the_negative_slope():
+    x = Tensor([-2.0, 0.0, 3.0], requires_grad=True)
+    y = x.leaky_relu(0.2)
+    y.sum().backward()
+    np.testing.assert_allclose(y.data, [-0.4, 0.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(x.grad, [0.2, 0.2, 1.0], rtol=1e-6)  # PyTorch: x > 0 ? 1 : slope
+
+
+@pytest.mark.parametrize(
+    "op, expected",
+    [
+        (lambda x, y: x < y, [True, False, False]),
+        (lambda x, y: x <= y, [True, True, False]),
+        (lambda x, y: x > y, [False, False, True]),
+        (lambda x, y: x >= y, [False, True, True]),
+        (lambda x, y: x == y, [False, True, False]),
+        (lambda x, y: x != y, [True, False, True]),
+    ],
+    ids=["lt", "le", "gt", "ge", "eq", "ne"],
+)
+def test_comparisons_give_boolean_arrays(op, expected):
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for other in (Tensor([2.0, 2.0, 2.0]), np.array([2.0, 2.0, 2.0]), 2.0, 2):
+        result = op(x, other)
+        assert type(result) is np.ndarray and result.dtype == bool
+        np.testing.assert_array_equal(result, expected)
+    # reflected: a NumPy array on the left still gives the mirrored comparison
+    np.testing.assert_array_equal(op(np.array([2.0, 2.0, 2.0]), x), op(Tensor([2.0, 2.0, 2.0]), x))
+
+
+def test_comparison_shape_error_and_identity_semantics():
+    with pytest.raises(ShapeError, match=r"lt: shapes \(2,\) and \(3,\)"):
+        Tensor([1.0, 2.0]) < Tensor([1.0, 2.0, 3.0])
+    x = Tensor([1.0])
+    assert (x == None) is False and (x != "text") is True  # noqa: E711 (non-numbers: plain identity)
+    assert {x: 1}[x] == 1  # hashable by identity, as PyTorch tensors
+
+
+def test_float_int_bool_of_one_element_tensors():
+    assert float(Tensor([[2.5]])) == 2.5 and int(Tensor(2.7)) == 2 and int(Tensor(-2.7)) == -2
+    assert bool(Tensor([1.0])) is True and bool(Tensor(0.0)) is False
+    for convert in (float, int, bool):
+        with pytest.raises(ShapeError, match=rf"{convert.__name__}: only one-element tensors.*shape \(2,\)"):
+            convert(Tensor([1.0, 2.0]))

@@ -12,11 +12,13 @@ Each subcommand lives in its own module, which defines two functions:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tinygrad_edu import __version__
@@ -241,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _terminate_cleanly_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into an exception while a command runs, so temporary files are removed on the way out
+    (as with Ctrl-C); the previous handler is restored afterwards."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("terminated")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not in the main thread, or no SIGTERM on this platform
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
     parser = build_parser()
@@ -249,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.run(args) or 0)
+        with _terminate_cleanly_on_sigterm():
+            return int(args.run(args) or 0)
     except UsageError as error:  # a setting that cannot work, found before the work starts: bad usage, exit 2
         print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
         return 2

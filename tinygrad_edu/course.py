@@ -11,6 +11,10 @@ and prints where the lesson's figures go:
   with it).
 
 :func:`save_figure` saves a figure and prints its path; in a notebook it also shows the figure inline.
+Every lesson runs NumPy's BLAS on one thread (:func:`tinygrad_edu.blas.blas_threads`: measured faster for these
+small matrices, and steady on a busy machine), and may record the numbers it printed with
+:func:`record_numbers`, for the site to quote.
+
 matplotlib is imported inside :func:`new_figure`, so a lesson that draws nothing does not pay for it.
 """
 
@@ -18,16 +22,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.cli import positive_int
+from tinygrad_edu import cli
+from tinygrad_edu.atomic import atomic_write
+from tinygrad_edu.blas import blas_threads
+from tinygrad_edu.cli import OutputFolderError, prepare_output_folder
 from tinygrad_edu.errors import TinygradEduError
 
 
@@ -45,13 +52,13 @@ class LessonSettingError(TinygradEduError, ValueError):
 # The settings a lesson may declare: keyword of lesson_settings() -> its command-line option.
 LESSON_OPTIONS: dict[str, dict[str, Any]] = {
     "quick": {"action": "store_true", "help": "a smaller, faster run (used by the tests and the docs build)"},
-    "epochs": {"type": positive_int, "metavar": "N", "help": "training epochs (default: 2 with --quick, else 5)"},
+    "epochs": {"type": cli.positive_int, "metavar": "N", "help": "training epochs (default: 2 with --quick, else 5)"},
     "data_dir": {
-        "type": Path,
+        "type": cli.input_folder,
         "metavar": "DIR",
         "help": "the folder holding MNIST (default: $TINYGRAD_EDU_DATA, else the download cache)",
     },
-    "out": {"type": Path, "metavar": "DIR", "help": "folder for the figures and files this lesson saves (default: %(default)s)"},
+    "out": {"type": cli.output_folder, "metavar": "DIR", "help": "folder for the figures and files this lesson saves (default: %(default)s)"},
 }
 
 
@@ -79,8 +86,7 @@ def lesson_settings(number: int, description: str, **settings: Any) -> Any:
     if unknown:
         raise TypeError(f"lesson_settings() has no setting {', '.join(unknown)}; known: {', '.join(LESSON_OPTIONS)}")
     values = dict(settings)
-    notebook = in_notebook()
-    if notebook:
+    if in_notebook():
         def refuse(name: str, message: str) -> None:
             raise LessonSettingError(f"{name.upper()}: {message}")
     else:
@@ -96,36 +102,25 @@ def lesson_settings(number: int, description: str, **settings: Any) -> Any:
             parser.error(f"argument --{name.replace('_', '-')}: {message}")  # exit 2, usage on stderr
 
         report_errors_cleanly(parser.prog)
-    for name in ("out", "data_dir"):
-        if values.get(name) is not None:
-            values[name] = Path(values[name]).expanduser()
-    if values.get("epochs") is not None and (isinstance(values["epochs"], bool) or not isinstance(values["epochs"], int)
-                                               or values["epochs"] < 1):
-        refuse("epochs", f"must be a positive integer or None, got {values['epochs']!r}")
-    if values.get("data_dir") is not None and values["data_dir"].exists() and not values["data_dir"].is_dir():
-        refuse("data_dir", f"{values['data_dir']} is a file; name the folder that holds MNIST's files")
+    # The option types check every value, also a notebook's and a default edited in the settings cell.
+    for name, value in values.items():
+        check = LESSON_OPTIONS[name].get("type")
+        if check is not None and value is not None:
+            try:
+                values[name] = check(str(value))
+            except argparse.ArgumentTypeError as error:
+                refuse(name, str(error))
     if "out" in values:
-        problem = output_folder_problem(values["out"])
-        if problem:
-            refuse("out", problem)
+        try:
+            prepare_output_folder(values["out"])
+        except OutputFolderError as error:
+            refuse("out", str(error))
+    blas_threads()
     print(f"Lesson {number}: {description}")
     if "out" in values:
         print(f"Figures and files go to {display_path(values['out'])}/")
     result = tuple(values[name] for name in settings)
     return result[0] if len(result) == 1 else result
-
-
-def output_folder_problem(folder: Path) -> str | None:
-    """Create ``folder`` (and its parents) and check it can be written to; return what is wrong, or None."""
-    if folder.exists() and not folder.is_dir():
-        return f"{folder} is a file, not a folder: name a folder for the lesson's figures and files"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        return f"cannot write to the folder {folder} ({error.strerror or error}): choose another folder"
-    return None
 
 
 def report_errors_cleanly(prog: str) -> None:
@@ -255,3 +250,25 @@ def graphviz_optional() -> Iterator[None]:
         _graphviz_help_shown = True
         sys.stdout.flush()
         print(message, file=sys.stderr)
+
+
+NUMBERS_FILE = "numbers.json"
+
+
+def record_numbers(out_dir: str | os.PathLike[str], **numbers: str) -> Path:
+    """Add ``numbers`` (already formatted, as the lesson printed them) to ``out_dir/numbers.json``.
+
+    The site quotes a lesson's numbers from this file (``[[lesson-07:test_accuracy]]`` in a page), so the
+    sentence and the figure beside it come from the same run.
+
+    >>> import tempfile; folder = tempfile.mkdtemp()
+    >>> path = record_numbers(folder, accuracy="97.1%")
+    >>> json.loads(path.read_text())
+    {'accuracy': '97.1%'}
+    """
+    path = Path(out_dir) / NUMBERS_FILE
+    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    recorded.update({name: str(value) for name, value in numbers.items()})
+    with atomic_write(path) as f:
+        f.write((json.dumps(recorded, indent=2) + "\n").encode())
+    return path

@@ -15,29 +15,39 @@ from tinygrad_edu.errors import ShapeError
 from tinygrad_edu.tensor import ArrayLike, Tensor
 
 
-def relu(x: Tensor) -> Tensor:
+def _tensor(x: ArrayLike) -> Tensor:
+    """Accept a plain array or nested list where a Tensor is expected, as a constant (no gradient)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def relu(x: ArrayLike) -> Tensor:
     """``max(x, 0)`` elementwise; see :meth:`Tensor.relu`."""
-    return x.relu()
+    return _tensor(x).relu()
 
 
-def sigmoid(x: Tensor) -> Tensor:
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x``; see :meth:`Tensor.leaky_relu`."""
+    return _tensor(x).leaky_relu(negative_slope)
+
+
+def sigmoid(x: ArrayLike) -> Tensor:
     """``1 / (1 + e^-x)`` elementwise; see :meth:`Tensor.sigmoid`."""
-    return x.sigmoid()
+    return _tensor(x).sigmoid()
 
 
-def tanh(x: Tensor) -> Tensor:
+def tanh(x: ArrayLike) -> Tensor:
     """``tanh(x)`` elementwise; see :meth:`Tensor.tanh`."""
-    return x.tanh()
+    return _tensor(x).tanh()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
+def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """Softmax along ``axis``; see :meth:`Tensor.softmax`."""
-    return x.softmax(axis)
+    return _tensor(x).softmax(axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """Log-softmax along ``axis`` (log-sum-exp stable); see :meth:`Tensor.log_softmax`."""
-    return x.log_softmax(axis)
+    return _tensor(x).log_softmax(axis)
 
 
 def one_hot(labels: ArrayLike, num_classes: int, dtype: type = np.float32) -> np.ndarray:
@@ -48,26 +58,29 @@ def one_hot(labels: ArrayLike, num_classes: int, dtype: type = np.float32) -> np
     return out
 
 
-def cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
+def cross_entropy(logits: ArrayLike, targets: ArrayLike) -> Tensor:
     """Mean cross-entropy between ``softmax(logits)`` and the targets, over the batch.
 
     With logits ``Z`` of shape ``(N, C)``, probabilities ``P = softmax(Z)`` row by row and one-hot targets ``Y``:
 
-    .. math:: L = -\\frac{1}{N} \\sum_{n} \\sum_{c} Y_{nc} \\log P_{nc},
-              \\qquad \\frac{\\partial L}{\\partial Z} = \\frac{P \\odot \\textstyle\\sum_c Y_{nc} - Y}{N}
-              = \\frac{P - Y}{N} \\text{ when each row of } Y \\text{ sums to 1.}
+    .. math:: \\begin{aligned}
+              L &= -\\frac{1}{N} \\sum_{n} \\sum_{c} Y_{nc} \\log P_{nc}, \\cr
+              \\frac{\\partial L}{\\partial Z_{nc}} &= \\frac{P_{nc} \\sum_{c'} Y_{nc'} - Y_{nc}}{N}
+              = \\frac{P_{nc} - Y_{nc}}{N} \\text{ when each row of } Y \\text{ sums to 1.}
+              \\end{aligned}
 
     ``log P`` is computed as ``Z - logsumexp(Z)`` (shifted by the row maximum), so logits of size 1e4 give
     a finite loss.
 
     Args:
-        logits: unnormalised scores, shape ``(N, C)``.
+        logits: unnormalised scores, shape ``(N, C)`` (integer logits are computed in float32).
         targets: integer class labels of shape ``(N,)`` in ``0..C-1``, or class probabilities (e.g. one-hot)
             of shape ``(N, C)``. Targets receive no gradient.
 
     Returns:
         A scalar tensor, the mean loss.
     """
+    logits = _tensor(logits)._floating()
     z = logits.data
     if z.ndim != 2:
         raise ShapeError(
@@ -77,8 +90,12 @@ def cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
     n, classes = z.shape
     if n == 0:
         raise ShapeError("cross_entropy: the batch is empty (logits of shape (0, C)); there is no mean to take")
+    if classes == 0:
+        raise ShapeError(f"cross_entropy: logits of shape {z.shape} have no classes; there must be at least one column")
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if y.ndim == 2:
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"cross_entropy: one-hot or probability targets must be numbers, got dtype {y.dtype}")
         if y.shape != z.shape:
             raise ShapeError(f"cross_entropy: one-hot targets of shape {y.shape} do not match logits of shape {z.shape}")
         y = y.astype(z.dtype, copy=False)

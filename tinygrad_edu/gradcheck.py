@@ -16,6 +16,7 @@ check reports the coordinate as a kink instead of pretending to compare.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ class InputReport:
         checked: how many coordinates were compared.
         max_abs_error: the worst ``|autodiff - numeric|``, at ``worst_abs_index``.
         max_rel_error: the worst ``|autodiff - numeric| / max(|autodiff|, |numeric|)``, at ``worst_rel_index``.
-        failures: coordinates where ``|autodiff - numeric| > atol + rtol * |numeric|``.
+        failures: coordinates where ``|autodiff - numeric| > atol + rtol * |numeric|``, or where either
+            is NaN or infinite (a gradient that is not a number never passes).
         kinks: coordinates that sit on a kink (not counted as failures, but the check does not pass).
     """
 
@@ -90,7 +92,8 @@ class GradcheckReport:
                 f"{r.position:>5}  {str(r.shape):<14}{r.checked:>8}  {r.max_abs_error:>11.3e}  {r.max_rel_error:>11.3e}  {verdict}"
             )
             for index, analytic, numeric in r.failures[:3]:
-                lines.append(f"       at {index}: autodiff {analytic:.6g}, finite differences {numeric:.6g}")
+                not_finite = "" if np.isfinite(analytic) and np.isfinite(numeric) else " (not a finite number)"
+                lines.append(f"       at {index}: autodiff {analytic:.6g}, finite differences {numeric:.6g}{not_finite}")
             for kink in r.kinks[:3]:
                 lines.append(
                     f"       at {kink.index}: on a kink (left slope {kink.left_slope:.6g}, right slope "
@@ -124,6 +127,13 @@ def gradcheck_report(
     Returns:
         A :class:`GradcheckReport`; ``print`` it for a table.
     """
+    for name, value, smallest in (("eps", eps, "positive"), ("atol", atol, "non-negative"), ("rtol", rtol, "non-negative")):
+        valid = isinstance(value, (int, float)) and math.isfinite(value) and (value > 0 if name == "eps" else value >= 0)
+        if not valid:
+            raise ValueError(
+                f"gradcheck: {name} must be a {smallest} finite number, got {value!r}"
+                + (" (the finite-difference step; 1e-6 suits float64)" if name == "eps" else "")
+            )
     rng = np.random.default_rng(seed)
     args = [
         Tensor(x.data.astype(np.float64), requires_grad=True) if isinstance(x, Tensor) and x.requires_grad else x
@@ -166,6 +176,11 @@ def gradcheck_report(
             left, right = (base - minus) / eps, (plus - base) / eps
             a = float(analytic[index])
             report.checked += 1
+            if not (math.isfinite(a) and math.isfinite(numeric)):  # NaN compares False with everything
+                report.failures.append((index, a, numeric))
+                report.max_abs_error = report.max_rel_error = math.inf
+                report.worst_abs_index = report.worst_rel_index = index
+                continue
             # One-sided slopes differ by O(eps) where s is smooth, by a jump on a kink.
             if abs(right - left) > 10 * (atol + rtol * max(abs(left), abs(right))) + 1e3 * eps:
                 report.kinks.append(Kink(index, left, right, a))

@@ -31,10 +31,16 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng: np.random.Gene
                 dtype: Any = np.float32) -> np.ndarray:
     r"""Draw a ``(fan_in, fan_out)`` weight matrix.
 
-    * ``"he"`` (Kaiming): :math:`\mathcal{N}(0, 2/\text{fan\_in})`; keeps the activations' variance
-      constant through ReLU layers (half the units are zeroed, hence the 2).
+    A pre-activation has :math:`\mathrm{Var}(z_l) = \text{fan\_in}\, \mathrm{Var}(W_l)\, \mathbb{E}[a_{l-1}^2]`,
+    with :math:`\mathbb{E}[a_{l-1}^2]` the second moment of the layer's inputs (the derivations page).
+
+    * ``"he"`` (Kaiming): :math:`\mathcal{N}(0, 2/\text{fan\_in})`; for a layer whose inputs are ReLU outputs,
+      which keep half of the previous pre-activation's variance (:math:`\mathbb{E}[\mathrm{relu}(z)^2] = \mathrm{Var}(z)/2`,
+      hence the 2). On a first layer fed with pixels the 2 is a convention, not a consequence.
     * ``"xavier"`` (Glorot): :math:`\mathcal{N}(0, 2/(\text{fan\_in}+\text{fan\_out}))`; for tanh/sigmoid.
-    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; for linear or SELU-like layers.
+    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; keeps :math:`\mathrm{Var}(z) = \mathbb{E}[a^2]`,
+      for linear or tanh units (LeCun et al., 1998;
+      SELU networks use it too).
     * ``"uniform"``: :math:`U(-0.1, 0.1)` whatever the layer size: the naive choice, to compare against.
 
     The values are drawn in float64 and rounded to ``dtype``, exactly as
@@ -49,8 +55,23 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng: np.random.Gene
     return (rng.standard_normal((fan_in, fan_out)) * np.sqrt(variance)).astype(dtype)
 
 
+def _positive_int(owner: str, name: str, value: Any) -> int:
+    """``value`` if it is a positive integer; else an error naming the layer and the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value} (a layer needs at least one unit)")
+    return int(value)
+
+
 class Module:
-    """Base class of layers and networks: override :meth:`forward`; call the module like a function."""
+    """Base class of layers and networks: override :meth:`forward`; call the module like a function.
+
+    A module is in training mode until :meth:`eval` is called (``training`` is True); :meth:`train` and
+    :meth:`eval` switch it and every sub-module, which changes what layers like :class:`Dropout` do.
+    """
+
+    training: bool = True
 
     def __setattr__(self, key: str, value: Any) -> None:
         # Name parameters after where they live, so a graph picture shows "fc1.weight", not a bare shape.
@@ -74,6 +95,21 @@ class Module:
                 yield prefix + key, value
             elif isinstance(value, Module):
                 yield from value.named_parameters(prefix + key + ".")
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules, in the order they were assigned."""
+        return (value for value in vars(self).values() if isinstance(value, Module))
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and its sub-modules to training mode (``mode=False``: evaluation). Returns self."""
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode (dropout off), as before measuring accuracy. Returns self."""
+        return self.train(False)
 
     def parameters(self) -> list[Tensor]:
         """Every parameter (a Tensor with ``requires_grad=True``), for an optimizer."""
@@ -128,6 +164,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "he",
                  rng: np.random.Generator | None = None, dtype: Any = np.float32) -> None:
+        in_features = _positive_int("Linear", "in_features", in_features)
+        out_features = _positive_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(init_weight(in_features, out_features, init, rng, dtype), requires_grad=True)
         self.bias = Tensor(np.zeros(out_features, dtype=dtype), requires_grad=True) if bias else None
@@ -147,6 +185,51 @@ class ReLU(Module):
         return x.relu()
 
 
+class LeakyReLU(Module):
+    """``x`` where positive, else ``negative_slope * x``, as a layer."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Dropout(Module):
+    r"""Inverted dropout: in training mode each entry is zeroed with probability ``p`` and the survivors are
+    scaled by :math:`1/(1-p)`, so the expected output equals the input; in evaluation mode
+    (:meth:`Module.eval`) it is the identity. As PyTorch's ``nn.Dropout``.
+
+    The gradient flows through the kept entries, scaled the same way (it is a multiplication by the mask).
+
+    Args:
+        p: the probability of zeroing an entry, in ``[0, 1]``.
+        seed: seeds the masks, so a run can be repeated (default: a fresh unseeded generator).
+        rng: a generator to draw the masks from instead of ``seed``.
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | None = None, rng: np.random.Generator | None = None) -> None:
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is the probability of zeroing an entry and must lie in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:  # every entry dropped (1/(1-p) would divide by zero)
+            return x * np.zeros(x.shape, dtype=x.dtype)
+        keep = self.rng.random(x.shape) >= self.p
+        return x * (keep * (1.0 / (1.0 - self.p))).astype(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Sequential(Module):
     """Apply modules one after the other: ``Sequential(Linear(784, 128), ReLU(), Linear(128, 10))``.
 
@@ -158,13 +241,13 @@ class Sequential(Module):
             setattr(self, str(index), layer)
 
     def __len__(self) -> int:
-        return len(vars(self))
+        return len(list(self.children()))
 
     def __getitem__(self, index: int) -> Module:
-        return list(vars(self).values())[index]
+        return list(self.children())[index]
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in vars(self).values():
+        for layer in self.children():
             x = layer(x)
         return x
 
@@ -190,6 +273,8 @@ class MLP(Module):
 
     def __init__(self, in_features: int = 784, hidden: int = 128, out_features: int = 10, init: str = "he",
                  seed: int = 0, dtype: Any = np.float32) -> None:
+        for name, value in (("in_features", in_features), ("hidden", hidden), ("out_features", out_features)):
+            _positive_int("MLP", name, value)
         rng = np.random.default_rng(seed)
         self.fc1 = Linear(in_features, hidden, init=init, rng=rng, dtype=dtype)
         self.relu = ReLU()

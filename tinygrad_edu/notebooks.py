@@ -2,7 +2,7 @@
 
 The lessons in ``lessons/`` are plain Python in the percent format (``# %%`` code cells, ``# %% [markdown]``
 text cells): they run as scripts, and Jupyter (through jupytext), VS Code and PyCharm open them as notebooks
-as they are. For tools that need an ``.ipynb`` (Jupyter without jupytext, Colab), this command converts
+as they are. For tools that need an ``.ipynb`` (Jupyter without jupytext), this command converts
 them with jupytext. The ``.ipynb`` files are never committed, so script, notebook and page cannot drift
 apart: the docs build puts the same notebooks on the site, and a student with a clone runs::
 
@@ -35,6 +35,7 @@ def lesson_notebook(script: str | Path) -> str:
     """The ``.ipynb`` text (nbformat 4 JSON, no outputs) of one percent-format lesson script."""
     try:
         import jupytext
+        import nbformat
     except ImportError:
         raise NotebookError(
             "making notebooks needs jupytext: pip install 'tinygrad-edu[notebooks]' (or pip install jupytext)"
@@ -43,6 +44,15 @@ def lesson_notebook(script: str | Path) -> str:
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)  # opens with a Python kernel, no question asked
     notebook.metadata["language_info"] = {"name": "python"}
     notebook.metadata.pop("jupytext", None)  # a standalone download, not paired with the script
+    source = f"lessons/{Path(script).name}"
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
+        f"*This notebook is made from `{source}` of tinygrad_edu.* It needs the package in the notebook's "
+        "Python: in a clone of the repository, `pip install -e \".[dev]\"` (see the README), then start Jupyter "
+        "from that environment, or pick its Python as the kernel in VS Code. Run the cells in order; change a "
+        "setting in the first code cell and run again."
+    ))
+    for number, cell in enumerate(notebook.cells, start=1):
+        cell.id = f"cell-{number:03d}"  # the same script always gives the same file (nbformat's ids are random)
     return jupytext.writes(notebook, fmt="ipynb")
 
 
@@ -79,6 +89,6 @@ def run(args: argparse.Namespace) -> int:
     written = write_notebooks(args.lessons, args.out)
     for path in written:
         print(f"wrote {display_path(path)}")
-    print(f"Open one with `jupyter lab {display_path(written[0])}`, in VS Code, or upload it to Colab;")
-    print("its first cell holds the settings (QUICK, OUT, DATA_DIR). The scripts stay the source: edit those.")
+    print(f"Open one with `jupyter lab {display_path(written[0])}` or in VS Code, with this environment's Python;")
+    print("its first code cell holds the settings (QUICK, OUT, DATA_DIR). The scripts stay the source: edit those.")
     return 0

@@ -15,7 +15,7 @@ allocated at the first step, so a step allocates no new arrays.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -37,15 +37,40 @@ class Optimizer:
         self.params: list[Param] = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
+        first_index: dict[int, int] = {}
         for index, param in enumerate(self.params):
             array = param.data if isinstance(param, Tensor) else param
             if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
                 kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
                 raise TypeError(f"{type(self).__name__}: parameter {self._name(index)} must be a float array or Tensor, got {kind}")
-        if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.lr = float(lr)
+            # Listed twice, a parameter would be updated twice per step (PyTorch refuses it too).
+            seen = first_index.setdefault(id(array), index)
+            if seen != index:
+                kind = "tensor" if isinstance(param, Tensor) else "array"
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {self._name(index)} is the same {kind} as parameter "
+                    f"{self._name(seen)}; list each parameter once"
+                )
+        self.lr = lr
         self.state: list[dict[str, np.ndarray | int]] = [{} for _ in self.params]
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; setting it (a schedule) checks it is a positive finite number."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = self._hyperparameter("lr", value, "positive and finite", lambda v: v > 0)
+
+    def _hyperparameter(self, name: str, value: float, rule: str, ok: Callable[[float], bool]) -> float:
+        """``value`` as a float, or an error naming the optimizer, the hyperparameter and the rule it breaks."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{type(self).__name__}: {name} must be {rule}, got {type(value).__name__} {value!r}")
+        value = float(value)
+        if not (math.isfinite(value) and ok(value)):
+            raise ValueError(f"{type(self).__name__}: {name} must be {rule}, got {value}")
+        return value
 
     def _name(self, index: int) -> str:
         name = getattr(self.params[index], "name", None)
@@ -95,9 +120,11 @@ class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum and L2 weight decay (PyTorch's formulas).
 
     .. math::
-        g \leftarrow g + \lambda\, \theta, \qquad
-        v \leftarrow \mu\, v + g, \qquad
-        \theta \leftarrow \theta - \eta\, v \quad (\text{plain SGD: } \theta \leftarrow \theta - \eta\, g)
+        \begin{aligned}
+        g &\leftarrow g + \lambda\, \theta, \cr
+        v &\leftarrow \mu\, v + g, \cr
+        \theta &\leftarrow \theta - \eta\, v \qquad (\text{plain SGD, } \mu = 0\text{: } \theta \leftarrow \theta - \eta\, g)
+        \end{aligned}
 
     Args:
         params: Tensors or arrays (see :class:`Optimizer`).
@@ -108,9 +135,8 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Param], lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0 <= momentum < 1 or weight_decay < 0:
-            raise ValueError(f"SGD: need 0 <= momentum < 1 and weight_decay >= 0, got {momentum}, {weight_decay}")
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        self.momentum = self._hyperparameter("momentum", momentum, "in [0, 1)", lambda v: 0 <= v < 1)
+        self.weight_decay = self._hyperparameter("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         scratch = state["scratch"]
@@ -134,10 +160,16 @@ class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015), with bias correction, as in PyTorch.
 
     .. math::
-        m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \\
-        \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t} \cdot
-            \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+        \begin{aligned}
+        m &\leftarrow \beta_1 m + (1-\beta_1)\, g, & \hat m &= m / (1 - \beta_1^t), \cr
+        v &\leftarrow \beta_2 v + (1-\beta_2)\, g^2, & \hat v &= v / (1 - \beta_2^t), \cr
+        \theta &\leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)
+        \end{aligned}
 
+    :math:`t = 1, 2, \dots` counts the steps, :math:`g` is the gradient, squares and roots are taken
+    coordinate by coordinate. :math:`m` and :math:`v` are moving averages of the gradient and of its square
+    (second moment), started at zero; :math:`\hat m` and :math:`\hat v` ("m-hat", "v-hat") correct their bias
+    towards zero in the first steps (:math:`\hat m = g` after one step).
     Args:
         params: Tensors or arrays (see :class:`Optimizer`).
         lr: learning rate :math:`\eta` (1e-3 is the usual start).
@@ -149,10 +181,12 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Param], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or eps <= 0 or weight_decay < 0:
-            raise ValueError(f"Adam: need betas in [0, 1), eps > 0, weight_decay >= 0; got {betas}, {eps}, {weight_decay}")
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999); got {betas!r}")
+        self.beta1 = self._hyperparameter("betas[0]", betas[0], "in [0, 1)", lambda v: 0 <= v < 1)
+        self.beta2 = self._hyperparameter("betas[1]", betas[1], "in [0, 1)", lambda v: 0 <= v < 1)
+        self.eps = self._hyperparameter("eps", eps, "positive and finite", lambda v: v > 0)
+        self.weight_decay = self._hyperparameter("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         if "m" not in state:

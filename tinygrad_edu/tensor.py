@@ -20,6 +20,7 @@ its gradient is the *sum* over that axis. :func:`sum_to_shape` is the one place 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
@@ -34,13 +35,21 @@ BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
 # ----------------------------------------------------------------------------------------------------
 # Gradient mode (DeZero's Config.enable_backprop)
 # ----------------------------------------------------------------------------------------------------
-class _GradMode:
+class _GradMode(threading.local):
+    """Whether operations record the graph, per thread (as in PyTorch), with the states saved by no_grad."""
+
     enabled = True
+
+    def __init__(self) -> None:
+        self.saved: list[bool] = []
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """Return True when operations record the graph (the default), False inside :class:`no_grad`."""
-    return _GradMode.enabled
+    return _grad_mode.enabled
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -48,6 +57,9 @@ class no_grad(contextlib.ContextDecorator):
 
     Use it for evaluation and for optimizer updates: results have ``requires_grad=False`` and keep no
     reference to their inputs, so memory is freed as you go.
+
+    It is re-entrant (a decorated function may call itself) and per thread: the state it restores is kept
+    on a per-thread stack, not on the object, so one ``no_grad()`` object can be reused anywhere.
 
     >>> w = Tensor([1.0, 2.0], requires_grad=True)
     >>> with no_grad():
@@ -57,12 +69,12 @@ class no_grad(contextlib.ContextDecorator):
     """
 
     def __enter__(self) -> no_grad:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = False
+        _grad_mode.saved.append(_grad_mode.enabled)
+        _grad_mode.enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        _grad_mode.enabled = _grad_mode.saved.pop()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -182,6 +194,12 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
             for parent, parent_grad in zip(tensor._op.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
+                if parent_grad.shape != parent.data.shape:  # would be broadcast into .grad, silently wrong
+                    raise GradError(
+                        f"backward of {tensor._op.name}: returned a gradient of shape {parent_grad.shape} for "
+                        f"an input of shape {parent.shape}; an op's backward must return one gradient of "
+                        "exactly its input's shape per input (a bug in that op's backward)."
+                    )
                 key = id(parent)
                 # Add, never overwrite: a tensor used twice gets one contribution per use.
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
@@ -198,7 +216,14 @@ def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
                 f"gradient=<array of shape {root.shape}>."
             )
         return np.ones(root.shape, dtype=root.dtype)
-    grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    values = gradient.data if isinstance(gradient, Tensor) else gradient
+    try:
+        grad = np.asarray(values, dtype=root.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"backward: gradient must hold numbers, an array of shape {root.shape} (dL/d(tensor) for every "
+            f"entry); got {type(values).__name__} {values!r:.60}"
+        ) from None
     if grad.shape != root.shape:
         raise ShapeError(
             f"backward: gradient has shape {grad.shape} but the tensor has shape {root.shape}; "
@@ -217,13 +242,89 @@ _BROADCAST_HINT = (
 )
 
 
-def _normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+def _normalize_axes(axis: int | tuple[int, ...] | None, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
+    """``axis`` (an int, a tuple of ints or None for all) as sorted non-negative axes, checked for ``op``."""
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
     if any(not -ndim <= a < ndim for a in axes):
-        raise ShapeError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(int(a) % ndim for a in axes))
+        raise ShapeError(
+            f"{op}: axis {axis} is out of range for a tensor of shape {shape} ({ndim} dimensions); "
+            f"use 0..{ndim - 1}, or -{ndim}..-1 to count from the end"
+        )
+    normalized = sorted(int(a) % ndim for a in axes)
+    for first, second in zip(normalized, normalized[1:]):
+        if first == second:
+            raise ShapeError(f"{op}: axis {axis} names axis {first} twice; list each axis once")
+    return tuple(normalized)
+
+
+def _single_axis(axis: int, shape: tuple[int, ...], op: str) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    return _normalize_axes(axis, shape, op)[0]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Type promotion (PyTorch's rules): the result of a binary op has one dtype, chosen by category
+# (bool < integer < float) and by priority (tensors with dimensions > 0-d tensors > Python numbers).
+# ----------------------------------------------------------------------------------------------------
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def _promote(x: np.dtype | None, y: np.dtype | None) -> np.dtype | None:
+    """Two dtypes of one priority: the higher category wins whole (int64 and float32 give float32);
+    within a category, the wider type (float32 and float64 give float64)."""
+    if x is None or y is None:
+        return y if x is None else x
+    if _CATEGORY[x.kind] != _CATEGORY[y.kind]:
+        return x if _CATEGORY[x.kind] > _CATEGORY[y.kind] else y
+    return np.promote_types(x, y)
+
+
+def _result_dtype(operands: tuple[Tensor | np.ndarray | float | int | bool, ...]) -> np.dtype:
+    """PyTorch's ``result_type``: a lower-priority operand changes the dtype only with a higher category.
+
+    So a float32 tensor stays float32 with an integer array, a float64 scalar or a 0-d float64 tensor,
+    and an integer tensor with a Python float gives float32 (the default float type).
+    """
+    by_priority: list[np.dtype | None] = [None, None, None]  # dimensioned, 0-d, Python/NumPy number
+    for operand in operands:
+        if isinstance(operand, (Tensor, np.ndarray)):
+            priority, dtype = (0 if operand.ndim else 1), operand.dtype
+        elif isinstance(operand, (bool, np.bool_)):
+            priority, dtype = 2, np.dtype(np.bool_)
+        elif isinstance(operand, (int, np.integer)):
+            priority, dtype = 2, np.dtype(np.int64)
+        else:
+            priority, dtype = 2, _DEFAULT_FLOAT
+        by_priority[priority] = _promote(by_priority[priority], dtype)
+    result: np.dtype | None = None
+    for dtype in by_priority:  # highest priority first
+        if dtype is not None and (result is None or _CATEGORY[dtype.kind] > _CATEGORY[result.kind]):
+            result = dtype
+    return result
+
+
+def _as_array(data: Any, op: str) -> np.ndarray:
+    """``data`` as a NumPy array of numbers (bool, integer or float), or an error naming ``op``."""
+    try:
+        array = np.asarray(data)
+    except ValueError:  # NumPy >= 1.24 refuses ragged nested lists
+        raise ShapeError(
+            f"{op}: the nested lists are ragged (rows of different lengths, e.g. [[1, 2], [3]]); "
+            "a tensor is rectangular, so every row must have equal length."
+        ) from None
+    if array.dtype.kind not in _CATEGORY:
+        raise TypeError(
+            f"{op}: a tensor holds numbers (bool, integer or float), got {type(data).__name__} {data!r:.60} "
+            f"(NumPy dtype {array.dtype}). Convert the values to numbers first."
+        )
+    return array
 
 
 def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool, shape: tuple[int, ...]) -> np.ndarray:
@@ -231,6 +332,11 @@ def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool, sha
     if not keepdims and axes:
         grad = np.expand_dims(grad, axes)
     return np.broadcast_to(grad, shape)
+
+
+def _split_ties(first_wins: np.ndarray, tie: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The first operand's share of ``g`` in maximum/minimum: all where it wins, half on a tie, else none."""
+    return np.where(first_wins, g, np.where(tie, g / 2, np.zeros((), g.dtype)))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -264,15 +370,15 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if dtype is not None:
-            array = np.asarray(data, dtype=dtype)
+            array = _as_array(data, "Tensor").astype(dtype, copy=False)
         elif isinstance(data, (np.ndarray, np.generic)):
-            array = np.asarray(data)
+            array = _as_array(data, "Tensor")
         else:
-            array = np.asarray(data)
+            array = _as_array(data, "Tensor")
             if array.dtype == np.float64:  # Python floats: float32 by default, as in PyTorch
                 array = array.astype(np.float32)
-        if array.dtype == object:
-            raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} {data!r:.60}")
+        if array.dtype.kind not in _CATEGORY:
+            raise TypeError(f"Tensor: a tensor holds numbers (bool, integer or float), not dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
             raise GradError(
                 f"Tensor: requires_grad=True needs floating-point data, got {array.dtype} data of shape "
@@ -290,8 +396,10 @@ class Tensor:
     @staticmethod
     def _result(data: np.ndarray, inputs: tuple[Tensor, ...], name: str, backward: BackwardFn) -> Tensor:
         """Wrap an op's output; record the op only if some input needs a gradient (hot path: keep it lean)."""
+        if type(data) is not np.ndarray:  # NumPy returns scalars from full reductions and 0-d arithmetic
+            data = np.asarray(data)
         out = Tensor._constant(data)
-        if _GradMode.enabled:
+        if _grad_mode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
                     out.requires_grad = True
@@ -299,13 +407,27 @@ class Tensor:
                     break
         return out
 
-    def _lift(self, other: ArrayLike) -> Tensor:
-        """Turn the other operand of a binary op into a constant Tensor (Python numbers take our dtype)."""
+    def _operands(self, other: ArrayLike, op: str) -> tuple[Tensor, Tensor]:
+        """The two operands of a binary op as Tensors of one dtype, by PyTorch's promotion rules.
+
+        A Python number takes the tensor's dtype when it is of the same kind (``x * 2`` stays float32); an
+        integer operand of a float tensor becomes float; see :func:`_result_dtype` for the whole rule.
+        """
         if isinstance(other, Tensor):
-            return other
-        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
-            return Tensor._constant(np.asarray(other, dtype=self.data.dtype))
-        return Tensor(other)
+            if other.data.dtype == self.data.dtype:
+                return self, other
+        elif type(other) in (float, int) and self.data.dtype.kind == "f":  # the common case: x * 2.0
+            return self, Tensor._constant(np.asarray(other, dtype=self.data.dtype))
+        elif not isinstance(other, (bool, int, float, np.generic)):
+            other = Tensor._constant(_as_array(other, op))
+        dtype = _result_dtype((self, other))
+        if not isinstance(other, Tensor):  # a Python or NumPy number
+            return self.astype(dtype), Tensor._constant(np.asarray(other, dtype=dtype))
+        return self.astype(dtype), other.astype(dtype)
+
+    def _floating(self) -> Tensor:
+        """Self, or a float32 copy of integer or bool data: smooth ops compute in float32 there (as PyTorch)."""
+        return self if self.data.dtype.kind == "f" else Tensor._constant(self.data.astype(_DEFAULT_FLOAT))
 
     @staticmethod
     def _constant(data: np.ndarray) -> Tensor:
@@ -337,6 +459,8 @@ class Tensor:
         return self._op is None
 
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis to count (use .item() for its value)")
         return len(self.data)
 
     def __repr__(self) -> str:
@@ -393,8 +517,26 @@ class Tensor:
 
     def item(self) -> float | int:
         """The single value of a one-element tensor as a Python number."""
+        return self._single_value("item")
+
+    def __float__(self) -> float:
+        """``float(x)`` of a one-element tensor."""
+        return float(self._single_value("float"))
+
+    def __int__(self) -> int:
+        """``int(x)`` of a one-element tensor (truncated toward zero, as ``int(2.7) == 2``)."""
+        return int(self._single_value("int"))
+
+    def __bool__(self) -> bool:
+        """``bool(x)`` / ``if x:`` of a one-element tensor; a larger tensor is ambiguous (use .any() or .all())."""
+        return bool(self._single_value("bool"))
+
+    def _single_value(self, op: str) -> float | int | bool:
         if self.data.size != 1:
-            raise ShapeError(f"item: only one-element tensors convert to a Python number, got shape {self.shape}")
+            raise ShapeError(
+                f"{op}: only one-element tensors convert to a Python number, got shape {self.shape}. "
+                "Reduce it first (e.g. x.sum(), x.max()), or for a truth value use (x > 0).all() or .any()."
+            )
         return self.data.item()
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
@@ -409,7 +551,7 @@ class Tensor:
     # -- elementwise binary ops, with broadcasting --------------------------------------------------
     def __add__(self, other: ArrayLike) -> Tensor:
         """``a + b``.  d(a+b)/da = 1, d(a+b)/db = 1."""
-        a, b = self, self._lift(other)
+        a, b = self._operands(other, "add")
         try:
             out = a.data + b.data
         except ValueError:
@@ -425,7 +567,7 @@ class Tensor:
 
     def __sub__(self, other: ArrayLike) -> Tensor:
         """``a - b``.  d(a-b)/da = 1, d(a-b)/db = -1."""
-        a, b = self, self._lift(other)
+        a, b = self._operands(other, "sub")
         try:
             out = a.data - b.data
         except ValueError:
@@ -442,7 +584,7 @@ class Tensor:
     # --8<-- [start:mul]
     def __mul__(self, other: ArrayLike) -> Tensor:
         """``a * b`` elementwise.  d(ab)/da = b, d(ab)/db = a."""
-        a, b = self, self._lift(other)
+        a, b = self._operands(other, "mul")
         try:
             out = a.data * b.data
         except ValueError:
@@ -458,34 +600,55 @@ class Tensor:
     # --8<-- [end:mul]
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        """``a / b`` elementwise.  d(a/b)/da = 1/b, d(a/b)/db = -a/b**2."""
-        a, b = self, self._lift(other)
+        """``a / b`` elementwise (integers divide to float32).  d(a/b)/da = 1/b, d(a/b)/db = -a/b**2.
+
+        Division by zero gives inf or nan without a warning, as in PyTorch.
+        """
+        a, b = self._operands(other, "div")
+        a, b = a._floating(), b._floating()
         try:
-            out = a.data / b.data
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = a.data / b.data
         except ValueError:
             raise _shape_error("div", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            return (
-                sum_to_shape(g / b.data, a.shape) if a.requires_grad else None,
-                sum_to_shape(-g * out / b.data, b.shape) if b.requires_grad else None,
-            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (
+                    sum_to_shape(g / b.data, a.shape) if a.requires_grad else None,
+                    sum_to_shape(-g * out / b.data, b.shape) if b.requires_grad else None,
+                )
 
         return Tensor._result(out, (a, b), "div", backward)
 
     def __pow__(self, exponent: ArrayLike) -> Tensor:
-        """``a ** b``.  d(a^b)/da = b a^(b-1);  d(a^b)/db = a^b ln(a)  (only when b requires grad)."""
-        a, b = self, self._lift(exponent)
+        """``a ** b``.  d(a^b)/da = b a^(b-1);  d(a^b)/db = a^b ln(a)  (only when b requires grad).
+
+        At the points where these formulas read ``0 * inf`` PyTorch's limits are used: d/da = 0 wherever
+        b = 0 (also at a = 0, so ``x ** 0`` has gradient 0), and d/db = 0 where a = 0 and b >= 0
+        (``a^b`` goes to 0 faster than ``ln a`` to -inf). ``0 ** -1`` is inf, without a warning.
+        Integers to negative integer powers are refused, as in PyTorch: use a float exponent (``x ** -1.0``).
+        """
+        a, b = self._operands(exponent, "pow")
+        if a.dtype.kind != "f" and (b.data < 0).any():
+            raise ValueError(
+                f"pow: integers to negative integer powers are not allowed (as in PyTorch): the base has "
+                f"dtype {a.dtype} and the exponent {b.data.min()} would give fractions. Use a float "
+                f"exponent (x ** {b.data.min()}.0) or float data (Tensor([1.0, 2.0]))."
+            )
         try:
-            out = a.data**b.data
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = a.data**b.data
         except ValueError:
             raise _shape_error("pow", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            return (
-                sum_to_shape(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None,
-                sum_to_shape(g * out * np.log(a.data), b.shape) if b.requires_grad else None,
-            )
+            x, n = a.data, b.data
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (
+                    sum_to_shape(np.where(n == 0, 0, g * n * x ** (n - 1)), a.shape) if a.requires_grad else None,
+                    sum_to_shape(np.where((x == 0) & (n >= 0), 0, g * out * np.log(x)), b.shape) if b.requires_grad else None,
+                )
 
         return Tensor._result(out, (a, b), "pow", backward)
 
@@ -496,7 +659,7 @@ class Tensor:
         then sum over broadcast batch axes). 1-D operands are treated as a row (left) or column (right)
         vector, as in NumPy.
         """
-        a, b = self, self._lift(other)
+        a, b = self._operands(other, "matmul")
         if a.ndim == 0 or b.ndim == 0:
             raise _shape_error("matmul", a, b, "Both operands need at least one dimension; use * for scalars.")
         try:
@@ -529,24 +692,97 @@ class Tensor:
 
         return Tensor._result(out, (a, b), "matmul", backward)
 
-    # Reflected operators: ``2 * x`` and ``ndarray - x`` lift the left operand and reuse the ops above.
+    def maximum(self, other: ArrayLike) -> Tensor:
+        """The larger of ``a`` and ``b``, elementwise (NumPy's ``maximum``, PyTorch's ``torch.maximum``).
+
+        The gradient goes to the larger operand; where they tie, each gets half (as PyTorch; as in :meth:`max`).
+        """
+        a, b = self._operands(other, "maximum")
+        try:
+            out = np.maximum(a.data, b.data)
+        except ValueError:
+            raise _shape_error("maximum", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            to_a = _split_ties(a.data > b.data, a.data == b.data, g)
+            return (
+                sum_to_shape(to_a, a.shape) if a.requires_grad else None,
+                sum_to_shape(g - to_a, b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "maximum", backward)
+
+    def minimum(self, other: ArrayLike) -> Tensor:
+        """The smaller of ``a`` and ``b``, elementwise; the gradient goes to the smaller, ties split evenly."""
+        a, b = self._operands(other, "minimum")
+        try:
+            out = np.minimum(a.data, b.data)
+        except ValueError:
+            raise _shape_error("minimum", a, b, _BROADCAST_HINT) from None
+
+        def backward(g: np.ndarray):
+            to_a = _split_ties(a.data < b.data, a.data == b.data, g)
+            return (
+                sum_to_shape(to_a, a.shape) if a.requires_grad else None,
+                sum_to_shape(g - to_a, b.shape) if b.requires_grad else None,
+            )
+
+        return Tensor._result(out, (a, b), "minimum", backward)
+
+    # Reflected operators: ``2 * x`` and ``ndarray - x`` make the left operand a Tensor and reuse the ops above.
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return self._lift(other) + self
+        x, left = self._operands(other, "add")
+        return left + x
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return self._lift(other) - self
+        x, left = self._operands(other, "sub")
+        return left - x
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return self._lift(other) * self
+        x, left = self._operands(other, "mul")
+        return left * x
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return self._lift(other) / self
+        x, left = self._operands(other, "div")
+        return left / x
 
     def __rpow__(self, other: ArrayLike) -> Tensor:
-        return self._lift(other) ** self
+        x, left = self._operands(other, "pow")
+        return left**x
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return self._lift(other) @ self
+        x, left = self._operands(other, "matmul")
+        return left @ x
+
+    # -- comparisons: boolean NumPy arrays, since a comparison has no gradient -------------------------
+    def _compare(self, other: ArrayLike, op: str, compare: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, int, float, list, tuple)):
+            return NotImplemented  # x == None is False, as for any Python object
+        a, b = self._operands(other, op)
+        try:
+            return compare(a.data, b.data)
+        except ValueError:
+            raise _shape_error(op, a, b, _BROADCAST_HINT) from None
+
+    def __lt__(self, other: ArrayLike) -> np.ndarray:
+        return self._compare(other, "lt", np.less)
+
+    def __le__(self, other: ArrayLike) -> np.ndarray:
+        return self._compare(other, "le", np.less_equal)
+
+    def __gt__(self, other: ArrayLike) -> np.ndarray:
+        return self._compare(other, "gt", np.greater)
+
+    def __ge__(self, other: ArrayLike) -> np.ndarray:
+        return self._compare(other, "ge", np.greater_equal)
+
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._compare(other, "eq", np.equal)
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._compare(other, "ne", np.not_equal)
+
+    __hash__ = object.__hash__  # by identity, as PyTorch: a Tensor can be a dict key despite its ==
 
     # -- elementwise unary ops ------------------------------------------------------------------------
     def __neg__(self) -> Tensor:
@@ -557,43 +793,98 @@ class Tensor:
 
         return Tensor._result(-self.data, (self,), "neg", backward)
 
+    def astype(self, dtype: Any) -> Tensor:
+        """The same values in another dtype (e.g. ``x.astype(np.float64)``); the gradient flows back cast."""
+        source = self.dtype
+        if np.dtype(dtype) == source:
+            return self
+
+        def backward(g: np.ndarray):
+            return (g.astype(source),)
+
+        return Tensor._result(_as_array(self.data, "astype").astype(dtype), (self,), "astype", backward)
+
+    def abs(self) -> Tensor:
+        """``|a|``.  d|a|/da = sign(a), which is 0 at a = 0 (as PyTorch)."""
+        x = self.data
+
+        def backward(g: np.ndarray):
+            return (g * np.sign(x),)
+
+        return Tensor._result(np.abs(x), (self,), "abs", backward)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+        """Clamp into ``[min, max]`` (PyTorch's ``clamp``); either bound may be None.
+
+        Derivative 1 where ``min <= a <= max`` (bounds included, as PyTorch), 0 where a value was clipped.
+        If ``min > max`` every entry becomes ``max``, as in PyTorch.
+        """
+        bounds = [bound for bound in (min, max) if bound is not None]
+        if not bounds:
+            raise ValueError("clip: give min, max or both (clip() with no bound would change nothing)")
+        if not all(isinstance(bound, (int, float, np.integer, np.floating)) and not isinstance(bound, bool) for bound in bounds):
+            raise TypeError(f"clip: min and max must be numbers or None, got {min!r} and {max!r}")
+        x = self._floating() if any(isinstance(bound, (float, np.floating)) for bound in bounds) else self
+        out = x.data if min is None else np.maximum(x.data, min)
+        out = out if max is None else np.minimum(out, max)
+        inside = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            inside &= x.data >= min
+        if max is not None:
+            inside &= x.data <= max
+
+        def backward(g: np.ndarray):
+            return (g * inside,)
+
+        return Tensor._result(out, (x,), "clip", backward)
+
     def exp(self) -> Tensor:
-        """``e^a``.  d(e^a)/da = e^a (the output itself)."""
-        out = np.exp(self.data)
+        """``e^a``.  d(e^a)/da = e^a (the output itself).  Overflow gives inf, without a warning."""
+        x = self._floating()
+        with np.errstate(over="ignore"):
+            out = np.exp(x.data)
 
         def backward(g: np.ndarray):
             return (g * out,)
 
-        return Tensor._result(out, (self,), "exp", backward)
+        return Tensor._result(out, (x,), "exp", backward)
 
     def log(self) -> Tensor:
-        """Natural logarithm.  d(ln a)/da = 1/a.  Negative entries raise an error (log is undefined there)."""
-        if (self.data < 0).any():
+        """Natural logarithm.  d(ln a)/da = 1/a.
+
+        Defined for a >= 0: ``log(0)`` is -inf with gradient +inf (as in PyTorch, without a warning).
+        Negative entries raise an error (PyTorch would give nan).
+        """
+        x = self._floating()
+        if (x.data < 0).any():
             raise ValueError(
-                f"log: {int((self.data < 0).sum())} of {self.data.size} entries of the tensor of shape "
-                f"{self.shape} are negative (smallest {self.data.min():.4g}); log is only defined for "
-                "positive numbers. For log-probabilities use log_softmax(), which never takes log of 0."
+                f"log: {int((x.data < 0).sum())} of {x.data.size} entries of the tensor of shape "
+                f"{x.shape} are negative (smallest {x.data.min():.4g}); log is only defined for numbers "
+                ">= 0 (log 0 = -inf). For log-probabilities use log_softmax(), which never takes log of 0."
             )
-        x = self.data
 
         def backward(g: np.ndarray):
-            return (g / x,)
+            with np.errstate(divide="ignore"):
+                return (g / x.data,)
 
-        return Tensor._result(np.log(x), (self,), "log", backward)
+        with np.errstate(divide="ignore"):
+            return Tensor._result(np.log(x.data), (x,), "log", backward)
 
     def sqrt(self) -> Tensor:
-        """Square root.  d(sqrt a)/da = 1 / (2 sqrt a).  Negative entries raise an error."""
-        if (self.data < 0).any():
+        """Square root.  d(sqrt a)/da = 1 / (2 sqrt a), inf at a = 0 (as PyTorch).  Negative entries raise an error."""
+        x = self._floating()
+        if (x.data < 0).any():
             raise ValueError(
-                f"sqrt: the tensor of shape {self.shape} has negative entries (smallest "
-                f"{self.data.min():.4g}); sqrt is only defined for numbers >= 0."
+                f"sqrt: the tensor of shape {x.shape} has negative entries (smallest "
+                f"{x.data.min():.4g}); sqrt is only defined for numbers >= 0."
             )
-        out = np.sqrt(self.data)
+        out = np.sqrt(x.data)
 
         def backward(g: np.ndarray):
-            return (g * 0.5 / out,)
+            with np.errstate(divide="ignore"):
+                return (g * 0.5 / out,)
 
-        return Tensor._result(out, (self,), "sqrt", backward)
+        return Tensor._result(out, (x,), "sqrt", backward)
 
     def relu(self) -> Tensor:
         """``max(a, 0)``.  Derivative 1 where a > 0, else 0 (0 at a = 0, as PyTorch)."""
@@ -604,30 +895,41 @@ class Tensor:
 
         return Tensor._result(np.maximum(x, 0), (self,), "relu", backward)
 
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """``a`` where a > 0, else ``negative_slope * a``.  Derivative 1 or ``negative_slope`` (the slope at 0, as PyTorch)."""
+        x = self._floating()
+        positive = x.data > 0
+
+        def backward(g: np.ndarray):
+            return (np.where(positive, g, g * negative_slope),)
+
+        return Tensor._result(np.where(positive, x.data, x.data * negative_slope), (x,), "leaky_relu", backward)
+
     def sigmoid(self) -> Tensor:
         """``s(a) = 1 / (1 + e^-a)``, computed without overflow.  ds/da = s (1 - s)."""
-        x = self.data
-        e = np.exp(-np.abs(x))  # <= 1, never overflows
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        x = self._floating()
+        e = np.exp(-np.abs(x.data))  # <= 1, never overflows
+        out = np.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
 
         def backward(g: np.ndarray):
             return (g * out * (1 - out),)
 
-        return Tensor._result(out, (self,), "sigmoid", backward)
+        return Tensor._result(out, (x,), "sigmoid", backward)
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent.  d(tanh a)/da = 1 - tanh(a)^2."""
-        out = np.tanh(self.data)
+        x = self._floating()
+        out = np.tanh(x.data)
 
         def backward(g: np.ndarray):
             return (g * (1 - out * out),)
 
-        return Tensor._result(out, (self,), "tanh", backward)
+        return Tensor._result(out, (x,), "tanh", backward)
 
     # -- reductions -----------------------------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default).  Each input entry contributes once: dL/da = g, broadcast back."""
-        axes = _normalize_axes(axis, self.ndim)
+        axes = _normalize_axes(axis, self.shape, "sum")
         shape = self.shape
 
         def backward(g: np.ndarray):
@@ -636,9 +938,10 @@ class Tensor:
         return Tensor._result(np.sum(self.data, axis=axes, keepdims=keepdims), (self,), "sum", backward)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis``.  With n entries averaged, dL/da = g / n, broadcast back."""
-        axes = _normalize_axes(axis, self.ndim)
-        shape = self.shape
+        """Mean over ``axis`` (float32 for integer data).  With n entries averaged, dL/da = g / n, broadcast back."""
+        x = self._floating()
+        axes = _normalize_axes(axis, x.shape, "mean")
+        shape = x.shape
         count = int(np.prod([shape[i] for i in axes])) if axes else 1
         if count == 0:
             raise ShapeError(f"mean: the tensor of shape {shape} has no entries along axis {axis} to average")
@@ -646,7 +949,7 @@ class Tensor:
         def backward(g: np.ndarray):
             return (_expand_reduced(g / count, axes, keepdims, shape),)
 
-        return Tensor._result(np.mean(self.data, axis=axes, keepdims=keepdims), (self,), "mean", backward)
+        return Tensor._result(np.mean(x.data, axis=axes, keepdims=keepdims), (x,), "mean", backward)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``.
@@ -654,7 +957,7 @@ class Tensor:
         The gradient goes to the entry that is the maximum. When several entries tie for the maximum,
         it is split evenly between them (each gets g / number_of_ties), so the total is preserved.
         """
-        axes = _normalize_axes(axis, self.ndim)
+        axes = _normalize_axes(axis, self.shape, "max")
         x = self.data
         if x.size == 0:
             raise ShapeError(f"max: the tensor of shape {x.shape} is empty; there is no maximum")
@@ -663,7 +966,7 @@ class Tensor:
 
         def backward(g: np.ndarray):
             is_max = x == out_kept
-            ties = is_max.sum(axis=axes, keepdims=True)
+            ties = is_max.sum(axis=axes, keepdims=True, dtype=g.dtype)  # in g's dtype: float32 stays float32
             return (_expand_reduced(g, axes, keepdims, x.shape) * is_max / ties,)
 
         return Tensor._result(out, (self,), "max", backward)
@@ -674,10 +977,10 @@ class Tensor:
         new_shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
             out = self.data.reshape(new_shape)
-        except ValueError:
+        except (ValueError, TypeError):
             raise ShapeError(
                 f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} entries) into "
-                f"{new_shape}; the number of entries must stay the same."
+                f"{new_shape}; the number of entries must stay the same (at most one -1)."
             ) from None
         old_shape = self.shape
 
@@ -687,12 +990,22 @@ class Tensor:
         return Tensor._result(out, (self,), "reshape", backward)
 
     def transpose(self, *axes: int) -> Tensor:
-        """Permute the axes (reverse them by default).  dL/da = g permuted back by the inverse permutation."""
+        """Permute the axes (reverse them by default); negative axes count from the end.
+
+        dL/da = g permuted back by the inverse permutation.
+        """
         perm = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        perm = perm or tuple(reversed(range(self.ndim)))
-        if sorted(int(p) % max(self.ndim, 1) for p in perm) != list(range(self.ndim)):
-            raise ShapeError(f"transpose: axes {perm} are not a permutation of the {self.ndim} axes of shape {self.shape}")
-        inverse = tuple(np.argsort(perm))
+        ndim = self.ndim
+        perm = perm or tuple(reversed(range(ndim)))
+        valid = len(perm) == ndim and all(isinstance(p, (int, np.integer)) and -ndim <= p < ndim for p in perm)
+        if not valid or sorted(int(p) % ndim for p in perm) != list(range(ndim)):
+            raise ShapeError(
+                f"transpose: axes {perm} are not a permutation of the {ndim} axes of shape {self.shape}; "
+                f"name each of 0..{ndim - 1} once (or its negative, -1 for the last), e.g. "
+                f"transpose({', '.join(str(i) for i in reversed(range(ndim)))})"
+            )
+        perm = tuple(int(p) % ndim for p in perm)
+        inverse = tuple(int(i) for i in np.argsort(perm))
 
         def backward(g: np.ndarray):
             return (g.transpose(inverse),)
@@ -731,26 +1044,32 @@ class Tensor:
     def softmax(self, axis: int = -1) -> Tensor:
         """``p_i = e^{a_i} / sum_j e^{a_j}`` along ``axis`` (shifted by the max so it never overflows).
 
-        Backward (Jacobian-vector product): dL/da_i = p_i (g_i - sum_j g_j p_j).
+        Backward (a vector-Jacobian product, as everywhere in reverse mode): dL/da_i = p_i (g_i - sum_j g_j p_j).
+        An empty tensor gives an empty result, as in PyTorch.
         """
-        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        x = self._floating()
+        axis = _single_axis(axis, x.shape, "softmax")
+        shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
         e = np.exp(shifted)
         p = e / e.sum(axis=axis, keepdims=True)
 
         def backward(g: np.ndarray):
             return (p * (g - (g * p).sum(axis=axis, keepdims=True)),)
 
-        return Tensor._result(p, (self,), "softmax", backward)
+        return Tensor._result(p, (x,), "softmax", backward)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """``log p_i = a_i - logsumexp(a)`` with the log-sum-exp trick: ``m + log sum_j e^{a_j - m}``, m = max.
 
         Backward: dL/da_i = g_i - p_i sum_j g_j.
         """
-        shifted = self.data - self.data.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        x = self._floating()
+        axis = _single_axis(axis, x.shape, "log_softmax")
+        shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
+        with np.errstate(divide="ignore"):  # only an empty axis sums to 0, and its result is empty anyway
+            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
         def backward(g: np.ndarray):
             return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
-        return Tensor._result(out, (self,), "log_softmax", backward)
+        return Tensor._result(out, (x,), "log_softmax", backward)
