@@ -1,33 +1,56 @@
-"""Lesson 7: training the 784-128-10 classifier on MNIST, twice.
+# %% [markdown]
+# # Lesson 7: training the 784-128-10 classifier on MNIST, twice
+#
+# Once with the hand-derived gradients of lesson 5 (tinygrad_edu.manual, plain NumPy), once with autodiff
+# (tinygrad_edu.nn.MLP and backward()). Both start from the same weights and take the same mini-batches with
+# the same optimizer, so their curves lie on top of each other. Then we look at what the network learned:
+# predictions, its most confident mistakes, and the confusion matrix.
+#
+# Measured honestly: 5,000 of the 60,000 training images are held out as a validation set, which the
+# per-epoch accuracies are measured on; the 10,000 test images are used once, at the end, for the trained
+# networks.
+#
+# Run it as a script, `python lessons/07_training_mnist.py [--quick] [--epochs N] [--data-dir DIR] [--out DIR]`,
+# or cell by cell as a notebook. Needs MNIST (see the README: TINYGRAD_EDU_DATA, or downloaded once).
+# Quick mode trains on 10,000 images for 2 epochs; the full run uses all 55,000 remaining training images for
+# 5 epochs.
 
-Once with the hand-derived gradients of lesson 5 (tinygrad_edu.manual, plain NumPy), once with autodiff
-(tinygrad_edu.nn.MLP and backward()). Both start from the same weights and take the same mini-batches with
-the same optimizer, so their curves lie on top of each other. Then we look at what the network learned:
-predictions, its most confident mistakes, and the confusion matrix.
+# %%
+# Settings: change them and rerun. Run as a script, --quick, --epochs, --data-dir and --out replace them.
+QUICK = False  # True: 10,000 training images and 2 epochs instead of 55,000 and 5
+EPOCHS = None  # None: 2 when QUICK, else 5
+DATA_DIR = None  # the folder holding MNIST (None: $TINYGRAD_EDU_DATA, else downloaded once into the cache)
+OUT = "out/lesson-07"  # the folder for this lesson's figures
 
-Run: python lessons/07_training_mnist.py [--quick] [--epochs N] [--out DIR]
-Needs MNIST (see the README: TINYGRAD_EDU_DATA, or downloaded once). --quick trains on 10,000 images for
-2 epochs (a few seconds); the full run uses all 60,000 for 5 epochs.
-"""
+from tinygrad_edu.course import lesson_settings
 
-from __future__ import annotations
+QUICK, EPOCHS, DATA_DIR, OUT = lesson_settings(
+    7, "training on MNIST with hand-derived gradients and with autodiff",
+    quick=QUICK, epochs=EPOCHS, data_dir=DATA_DIR, out=OUT,
+)
 
+# %%
 import numpy as np
 from tqdm import tqdm
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, manual, no_grad
-from tinygrad_edu.course import display_path, format_table, heading, lesson_arguments, new_figure, save_figure
-from tinygrad_edu.data import BatchIterator, load_mnist
+from tinygrad_edu.course import format_table, heading, new_figure, record_numbers, save_figure, show_saved
+from tinygrad_edu.data import BatchIterator, load_mnist, train_val_split
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 from tinygrad_edu.plots import plot_confusion_matrix
-from tinygrad_edu.train import confusion_matrix
+from tinygrad_edu.train import TrainConfig, confusion_matrix, engines_difference
 
 HIDDEN, BATCH_SIZE, LEARNING_RATE, SEED = 128, 64, 0.1, 0
+VALIDATION_IMAGES = 5_000
 QUICK_TRAIN_IMAGES, QUICK_EPOCHS, FULL_EPOCHS = 10_000, 2, 5
 
 
+# %% [markdown]
+# ## Two training loops
+
+# %%
 # --8<-- [start:train_by_hand]
 def train_by_hand(params, batches, epochs, evaluate):
     """SGD with the hand-derived gradients: forward, backward (seven lines of NumPy), step."""
@@ -44,6 +67,7 @@ def train_by_hand(params, batches, epochs, evaluate):
 # --8<-- [end:train_by_hand]
 
 
+# %%
 # --8<-- [start:train_with_autodiff]
 def train_with_autodiff(model, batches, epochs, evaluate):
     """The same loop, with the gradients derived by backward()."""
@@ -68,91 +92,149 @@ def running_mean(values: list[float], window: int) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def main() -> None:
-    args = lesson_arguments(
-        __file__, "training on MNIST with hand-derived gradients and with autodiff",
-        extra={"--epochs": {"type": int, "default": None, "help": "epochs (default: 2 with --quick, else 5)"}},
-    )
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else FULL_EPOCHS)
-    mnist = load_mnist()
-    train_x, train_y = mnist.train_images, mnist.train_labels
-    if args.quick:
-        train_x, train_y = train_x[:QUICK_TRAIN_IMAGES], train_y[:QUICK_TRAIN_IMAGES]
-    test_x, test_y = mnist.test_images, mnist.test_labels
-    print(f"training on {len(train_y):,} images for {epochs} epochs (batches of {BATCH_SIZE}, SGD, lr {LEARNING_RATE}); "
-          f"testing on {len(test_y):,}")
+# %% [markdown]
+# ## The data: training, validation and test
 
-    def evaluate(logits_of) -> float:
-        return float(np.mean(logits_of(test_x).argmax(axis=1) == test_y))
-
-    heading("Training")
-    params = manual.init_params(HIDDEN, seed=SEED)
-    model = MLP(hidden=HIDDEN, seed=SEED)  # the same starting weights as params
-    # Each engine gets its own iterator with the same seed: the same batches in the same order.
-    hand_losses, hand_acc = train_by_hand(params, BatchIterator(train_x, train_y, BATCH_SIZE, seed=SEED),
-                                          epochs, evaluate)
-    auto_losses, auto_acc = train_with_autodiff(model, BatchIterator(train_x, train_y, BATCH_SIZE, seed=SEED),
-                                                epochs, evaluate)
-    print(format_table(["epoch", "test accuracy, by hand", "test accuracy, autodiff"],
-                       [[e + 1, f"{h:.2%}", f"{a:.2%}"] for e, (h, a) in enumerate(zip(hand_acc, auto_acc))]))
-    print(f"test accuracy (hand-derived gradients): {hand_acc[-1]:.2%}")
-    print(f"test accuracy (autodiff): {auto_acc[-1]:.2%}")
-    drift = max(float(np.max(np.abs(model.manual_params()[k] - params[k]))) for k in params)
-    print(f"after {len(hand_losses)} steps, the largest difference between the two engines' weights: {drift:.1e}")
-    print("(the two compute the same gradients with float32 roundings that differ in the last bits;")
-    print(" thousands of steps amplify that, but the two networks stay equally good)")
-
-    fig, (loss_ax, acc_ax) = new_figure(1, 2, width=10.0, height=3.6)
-    window = max(1, len(hand_losses) // 50)
-    loss_ax.plot(running_mean(hand_losses, window), linewidth=3, alpha=0.5, label="hand-derived gradients")
-    loss_ax.plot(running_mean(auto_losses, window), "--", label="autodiff")
-    loss_ax.set_xlabel("step")
-    loss_ax.set_ylabel(f"training loss (mean of {window} batches)")
-    loss_ax.set_yscale("log")
-    loss_ax.legend()
-    epochs_axis = np.arange(1, epochs + 1)
-    acc_ax.plot(epochs_axis, np.array(hand_acc) * 100, "o-", linewidth=3, alpha=0.5, label="hand-derived gradients")
-    acc_ax.plot(epochs_axis, np.array(auto_acc) * 100, "s--", label="autodiff")
-    acc_ax.set_xlabel("epoch")
-    acc_ax.set_ylabel("test accuracy (%)")
-    acc_ax.set_xticks(epochs_axis)
-    acc_ax.legend()
-    save_figure(fig, args.out, "curves.png")
-
-    heading("What the network learned")
-    # --8<-- [start:predict]
-    probabilities = manual.forward(params, test_x)["P"]  # (10000, 10), each row sums to 1
-    predicted = probabilities.argmax(axis=1)
-    confidence = probabilities.max(axis=1)
-    confusion = confusion_matrix(test_y, predicted)  # rows: true digit, columns: predicted
-    # --8<-- [end:predict]
-    wrong = np.flatnonzero(predicted != test_y)
-    print(f"{len(wrong)} of {len(test_y)} test images misclassified ({len(wrong) / len(test_y):.2%})")
-    print("confusion matrix (rows: true digit, columns: predicted):")
-    print(format_table(["true", *map(str, range(10))], [[str(d), *map(int, row)] for d, row in enumerate(confusion)]))
-    off_diagonal = confusion - np.diag(np.diag(confusion))
-    true_digit, guess = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
-    print(f"most frequent mistake: {true_digit} read as {guess} ({off_diagonal[true_digit, guess]} times)")
-    print("per-digit accuracy: " + ", ".join(f"{d}: {confusion[d, d] / confusion[d].sum():.1%}" for d in range(10)))
-
-    def show_digits(indices, title, name):
-        fig, axes = new_figure(3, 8, width=9.0, height=4.2)
-        for ax, index in zip(axes.flat, indices):
-            ax.imshow(test_x[index].reshape(28, 28), cmap="gray_r")
-            correct = predicted[index] == test_y[index]
-            ax.set_title(f"{predicted[index]} ({confidence[index]:.0%})" + ("" if correct else f"\ntrue {test_y[index]}"),
-                         color="green" if correct else "red", fontsize=9)
-        for ax in axes.flat:
-            ax.axis("off")
-        fig.suptitle(title)
-        save_figure(fig, args.out, name)
-
-    show_digits(range(24), "Predictions on the first test images (prediction, confidence)", "predictions.png")
-    most_confident_mistakes = wrong[np.argsort(-confidence[wrong])][:24]
-    show_digits(most_confident_mistakes, "The most confident mistakes", "mistakes.png")
-
-    print(f"saved {display_path(plot_confusion_matrix(confusion, args.out / 'confusion.png'))}")
+# %%
+epochs = EPOCHS or (QUICK_EPOCHS if QUICK else FULL_EPOCHS)
+mnist = load_mnist(DATA_DIR)
+# The validation images are carved from the training set; the test set waits for the end.
+train_x, train_y, val_x, val_y = train_val_split(mnist.train_images, mnist.train_labels, VALIDATION_IMAGES,
+                                                 seed=SEED)
+if QUICK:
+    train_x, train_y = train_x[:QUICK_TRAIN_IMAGES], train_y[:QUICK_TRAIN_IMAGES]
+test_x, test_y = mnist.test_images, mnist.test_labels
+print(f"training on {len(train_y):,} images for {epochs} epochs (batches of {BATCH_SIZE}, SGD, lr {LEARNING_RATE}); "
+      f"validating on {len(val_y):,} held-out training images; testing once, at the end, on {len(test_y):,}")
+record_numbers(OUT, run="quick" if QUICK else "full", train_images=f"{len(train_y):,}", epochs=str(epochs))
 
 
-if __name__ == "__main__":
-    main()
+def evaluate(logits_of) -> float:
+    """Accuracy on the validation images (the test images are kept for the end)."""
+    return float(np.mean(logits_of(val_x).argmax(axis=1) == val_y))
+
+
+# %% [markdown]
+# ## Training, by hand and with autodiff
+
+# %%
+heading("Training")
+params = manual.init_params(HIDDEN, seed=SEED)
+model = MLP(hidden=HIDDEN, seed=SEED)  # the same starting weights as params
+# Each engine gets its own iterator with the same seed: the same batches in the same order.
+hand_losses, hand_acc = train_by_hand(params, BatchIterator(train_x, train_y, BATCH_SIZE, seed=SEED),
+                                      epochs, evaluate)
+auto_losses, auto_acc = train_with_autodiff(model, BatchIterator(train_x, train_y, BATCH_SIZE, seed=SEED),
+                                            epochs, evaluate)
+print(format_table(["epoch", "validation accuracy, by hand", "validation accuracy, autodiff"],
+                   [[e + 1, f"{h:.2%}", f"{a:.2%}"] for e, (h, a) in enumerate(zip(hand_acc, auto_acc))]))
+test_hand = float(np.mean(manual.forward(params, test_x)["Z2"].argmax(axis=1) == test_y))
+with no_grad():
+    test_autodiff = float(np.mean(model(Tensor(test_x)).data.argmax(axis=1) == test_y))
+print(f"test accuracy (hand-derived gradients): {test_hand:.2%}")
+print(f"test accuracy (autodiff): {test_autodiff:.2%}")
+drift = max(float(np.max(np.abs(model.manual_params()[k] - params[k]))) for k in params)
+print(f"after {len(hand_losses):,} steps, the largest difference between the two engines' weights: {drift:.1e}")
+record_numbers(OUT, test_accuracy=f"{test_hand:.2%}", test_accuracy_autodiff=f"{test_autodiff:.2%}",
+               steps=f"{len(hand_losses):,}", sgd_drift=f"{drift:.1e}")
+
+# %%
+fig, (loss_ax, acc_ax) = new_figure(1, 2, width=10.0, height=3.6)
+window = max(1, len(hand_losses) // 50)
+loss_ax.plot(running_mean(hand_losses, window), linewidth=3, alpha=0.5, label="hand-derived gradients")
+loss_ax.plot(running_mean(auto_losses, window), "--", label="autodiff")
+loss_ax.set_xlabel("step")
+loss_ax.set_ylabel(f"training loss (mean of {window} batches)")
+loss_ax.set_yscale("log")
+loss_ax.legend()
+epochs_axis = np.arange(1, epochs + 1)
+acc_ax.plot(epochs_axis, np.array(hand_acc) * 100, "o-", linewidth=3, alpha=0.5, label="hand-derived gradients")
+acc_ax.plot(epochs_axis, np.array(auto_acc) * 100, "s--", label="autodiff")
+acc_ax.set_xlabel("epoch")
+acc_ax.set_ylabel("validation accuracy (%)")
+acc_ax.set_xticks(epochs_axis)
+acc_ax.legend()
+save_figure(fig, OUT, "curves.png")
+
+# %% [markdown]
+# ## How equal are the two engines?
+#
+# Their gradients agree up to float32 rounding: the same products, summed in different orders. What the
+# training does with that rounding decides how far apart the weights end. Here, the same data with Adam for
+# one epoch: Adam divides each step by the square root of the gradient's running second moment, so where a
+# gradient is nearly zero (the weights of pixels that are almost never on), its rounding error becomes a
+# whole step.
+
+# %%
+heading("With Adam, the same rounding ends further apart")
+# --8<-- [start:adam_drift]
+adam = TrainConfig(hidden=HIDDEN, epochs=1, batch_size=BATCH_SIZE,
+                   optimizer="adam", lr=1e-3, schedule="constant",
+                   augment=0, seed=SEED)
+# |autodiff - manual| of each parameter after that epoch
+difference = engines_difference(adam, train_x, train_y)
+# In how many training images is each pixel on?
+pixel_on = (train_x > 0).mean(axis=0)
+rare = pixel_on < 0.01
+# --8<-- [end:adam_drift]
+print(format_table(["parameter", "largest |autodiff - manual| after one Adam epoch"],
+                   [[name, f"{d.max():.1e}"] for name, d in difference.items()]))
+row_difference = difference["W1"].max(axis=1)  # one row of W1 per pixel
+print(f"W1, rows of the {rare.sum()} pixels on in under 1% of the images: up to {row_difference[rare].max():.1e}; "
+      f"rows of the other {(~rare).sum()}: up to {row_difference[~rare].max():.1e}")
+record_numbers(OUT, adam_w1_drift=f"{difference['W1'].max():.1e}", adam_rare_rows=f"{row_difference[rare].max():.1e}",
+               adam_other_rows=f"{row_difference[~rare].max():.1e}", rare_pixels=str(int(rare.sum())))
+
+# %% [markdown]
+# ## What the network learned
+
+# %%
+heading("What the network learned")
+# --8<-- [start:predict]
+probabilities = manual.forward(params, test_x)["P"]  # (10000, 10), each row sums to 1
+predicted = probabilities.argmax(axis=1)
+confidence = probabilities.max(axis=1)
+confusion = confusion_matrix(test_y, predicted)  # rows: true digit, columns: predicted
+# --8<-- [end:predict]
+wrong = np.flatnonzero(predicted != test_y)
+print(f"{len(wrong)} of {len(test_y)} test images misclassified ({len(wrong) / len(test_y):.2%})")
+print("confusion matrix (rows: true digit, columns: predicted):")
+print(format_table(["true", *map(str, range(10))], [[str(d), *map(int, row)] for d, row in enumerate(confusion)]))
+off_diagonal = confusion - np.diag(np.diag(confusion))
+true_digit, guess = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
+print(f"most frequent mistake: {true_digit} read as {guess} ({off_diagonal[true_digit, guess]} times)")
+print("per-digit accuracy: " + ", ".join(f"{d}: {confusion[d, d] / confusion[d].sum():.1%}" for d in range(10)))
+
+
+# %%
+def show_digits(indices, title, name):
+    fig, axes = new_figure(3, 8, width=9.0, height=4.2)
+    for ax, index in zip(axes.flat, indices):
+        ax.imshow(test_x[index].reshape(28, 28), cmap="gray_r")
+        correct = predicted[index] == test_y[index]
+        ax.set_title(f"{predicted[index]} ({confidence[index]:.0%})" + ("" if correct else f"\ntrue {test_y[index]}"),
+                     color="green" if correct else "red", fontsize=9)
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.suptitle(title)
+    save_figure(fig, OUT, name)
+
+
+show_digits(range(24), "Predictions on the first test images (prediction, confidence)", "predictions.png")
+most_confident_mistakes = wrong[np.argsort(-confidence[wrong])][:24]
+show_digits(most_confident_mistakes, "The most confident mistakes", "mistakes.png")
+print(f"the {len(most_confident_mistakes)} most confident mistakes: confidence "
+      f"{confidence[most_confident_mistakes].min():.0%} to {confidence[most_confident_mistakes].max():.0%}")
+record_numbers(OUT, misclassified=str(len(wrong)),
+               mistake_confidence_min=f"{confidence[most_confident_mistakes].min():.0%}",
+               mistake_confidence_max=f"{confidence[most_confident_mistakes].max():.0%}")
+
+# %%
+show_saved(plot_confusion_matrix(confusion, OUT / "confusion.png"))
+
+# %% [markdown]
+# ## Your turn
+#
+# Write it yourself: `tinygrad-edu exercise start training-step` gives you a file to fill in, and
+# `tinygrad-edu exercise check training-step` checks it and says what is wrong (in a notebook cell, put `!` in
+# front of the command).

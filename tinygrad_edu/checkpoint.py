@@ -43,18 +43,55 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         CheckpointError: the file is missing, not an ``.npz`` archive, or lacks the expected arrays.
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give the model.npz file inside it (for example {path / 'model.npz'}).")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint. Train one with `tinygrad-edu train --out DIR` (writes DIR/model.npz).")
+    not_ours = f"{path} is not a tinygrad_edu checkpoint (a model.npz written by `tinygrad-edu train`)"
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+    except PermissionError as exc:
+        raise CheckpointError(f"{path}: cannot read it ({exc.strerror}).") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):  # text, pickles, truncated zips...
+        raise CheckpointError(f"{not_ours}: it is not an .npz archive.") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy array renamed
+        raise CheckpointError(f"{not_ours}: it holds a single array of shape {np.shape(loaded)}, not the "
+                              f"arrays {', '.join(PARAM_NAMES)} and their metadata.")
+    try:
+        with loaded as archive:
             contents = {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({exc})") from None
+        raise CheckpointError(f"{not_ours}: its arrays cannot be read ({exc}).") from None
     missing = [name for name in (*PARAM_NAMES, "meta") if name not in contents]
     if missing:
         raise CheckpointError(
-            f"{path}: not a tinygrad-edu checkpoint; missing {', '.join(missing)} "
-            f"(found {', '.join(sorted(contents)) or 'nothing'})"
+            f"{not_ours}; missing {', '.join(missing)} (found {', '.join(sorted(contents)) or 'nothing'})"
         )
-    meta = json.loads(str(contents.pop("meta")))
-    return {name: contents[name] for name in PARAM_NAMES}, meta
+    try:
+        meta = json.loads(str(contents.pop("meta")))
+    except (json.JSONDecodeError, ValueError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{not_ours}: its metadata is not a JSON object.")
+    params = {name: contents[name] for name in PARAM_NAMES}
+    check_params(params, path)
+    return params, meta
+
+
+def check_params(params: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+    """Check the shapes of a 784-H-10 network's ``W1, b1, W2, b2`` and that every weight is a finite number.
+
+    Raises:
+        CheckpointError: shapes that do not chain, non-numeric arrays, or NaN/infinite weights (a run that diverged).
+    """
+    shapes = {name: np.shape(array) for name, array in params.items()}
+    W1, b1, W2, b2 = (shapes[name] for name in PARAM_NAMES)
+    numeric = all(np.issubdtype(np.asarray(a).dtype, np.floating) for a in params.values())
+    if not (numeric and len(W1) == 2 and len(W2) == 2 and b1 == (W1[1],) and W2[0] == W1[1] and b2 == (W2[1],)):
+        described = ", ".join(f"{name} {shape} {np.asarray(params[name]).dtype}" for name, shape in shapes.items())
+        raise CheckpointError(f"{path} is not a tinygrad_edu checkpoint: its arrays ({described}) do not form a "
+                              "784-H-10 network (W1 (784, H), b1 (H,), W2 (H, 10), b2 (10,), floating point).")
+    broken = [name for name, array in params.items() if not np.isfinite(array).all()]
+    if broken:
+        raise CheckpointError(f"{path}: the model is broken: {', '.join(broken)} hold NaN or infinite weights "
+                              "(its training diverged). Train it again with a smaller --lr.")

@@ -12,32 +12,219 @@ Each subcommand lives in its own module, which defines two functions:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import math
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from tinygrad_edu import __version__
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.errors import TinygradEduError, UsageError
+
+MNIST_TRAIN_SIZE = 60_000  # the largest sensible batch: the whole of MNIST's training set
 
 # name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("tinygrad_edu.compare", "Compare the hand-derived backprop with autodiff and finite differences, gradient by gradient."),
+    "exercise": ("tinygrad_edu.exercises.command", "Exercises: write the gradients yourself; check them and see the likely mistake."),
     "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
     "train": ("tinygrad_edu.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
     "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),
     "evaluate": ("tinygrad_edu.evaluate", "Test accuracy and per-class accuracy of a trained checkpoint."),
+    "notebooks": ("tinygrad_edu.notebooks", "Write every lesson as a Jupyter notebook (lessons/*.py -> notebooks/*.ipynb)."),
 }
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (sizes, counts)."""
+# ----------------------------------------------------------------------------------------------------
+# Option types: each checks its range, so a bad value is reported by argparse as
+#   tinygrad-edu train: error: argument --lr: must be a positive finite number, got -1
+# with exit code 2, before any work starts. Every option of every command (and lesson) uses one of these.
+# ----------------------------------------------------------------------------------------------------
+def _parse_int(text: str, wanted: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
+        return int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+
+
+def _parse_finite_float(text: str, wanted: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r} (NaN and infinity are refused)")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (sizes, counts, epochs)."""
+    value = _parse_int(text, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0 (0 turns a feature off, e.g. ``--augment 0``)."""
+    value = _parse_int(text, "a non-negative integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer (0 or more), got {text}")
+    return value
+
+
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type factory: a whole number in ``low..high`` (both included)."""
+
+    def parse(text: str) -> int:
+        value = _parse_int(text, f"an integer in {low}..{high}")
+        if value < low and low in (0, 1):  # the same words as positive_int / non_negative_int
+            (positive_int if low == 1 else non_negative_int)(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer in {low}..{high}, got {text}")
+        return value
+
+    parse.__name__ = f"int_range({low}, {high})"  # argparse names the type in some messages
+    return parse
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number 0 .. 2**32 - 1 (what NumPy's generators accept)."""
+    value = _parse_int(text, "a whole number 0 or more")
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number in 0..{2**32 - 1}, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (learning rates, tolerances). NaN and inf are refused."""
+    value = _parse_finite_float(text, "a positive finite number")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0 (weight decay, momentum). NaN and inf are refused."""
+    value = _parse_finite_float(text, "a non-negative finite number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative finite number (0 or more), got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """An argparse type: a number in [0, 1] (dropout rates, fractions)."""
+    value = _parse_finite_float(text, "a number in [0, 1]")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text}")
+    return value
+
+
+def output_folder(text: str) -> Path:
+    """An argparse type: a folder to write into. It may not exist yet; if it exists it must be a writable folder.
+
+    The check is made when the options are parsed, before any data is loaded or any epoch run, so a
+    typo in ``--out`` costs nothing. The folder itself is created by the command (see :func:`prepare_output_folder`).
+    """
+    try:
+        return check_output_folder(text)
+    except OutputFolderError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file to write (a figure, a graph). It must not be a folder; its folder must be writable."""
+    path = Path(text).expanduser()
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path, got an empty string")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name (for example {path / 'graph.svg'})")
+    try:
+        check_output_folder(str(path.parent))
+    except OutputFolderError as error:
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {error}") from None
+    return path
+
+
+def existing_file(text: str) -> Path:
+    """An argparse type: a file that exists and can be read (checkpoints, inputs)."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text}: permission denied (cannot read it)")
+    return path
+
+
+def input_folder(text: str) -> Path:
+    """An argparse type: a folder to read from (``--data-dir``). It must not be a file; if missing, the
+    command says what should be in it (data folders may also be created by a download)."""
+    path = Path(text).expanduser()
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a folder path, got an empty string")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give the folder that holds the files")
+    return path
+
+
+def hidden_units(text: str) -> int:
+    """An argparse type: a hidden-layer width H >= 1 whose 784-H-10 network fits in the memory available now.
+
+    The estimate (parameters, gradients, optimizer state and a small batch, in float64) is a lower
+    bound of what a command allocates; commands refine it once the batch size is known.
+    """
+    from tinygrad_edu.memory import MemoryBudgetError, check_fits, mlp_bytes
+
+    value = positive_int(text)
+    try:
+        check_fits(mlp_bytes(value, batch=64, itemsize=8), f"a 784-{value}-10 network",
+                   "choose a smaller hidden width (the course uses 10 to 1024)")
+    except MemoryBudgetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+class OutputFolderError(TinygradEduError, OSError):
+    """An output folder that is a file, lies under a file, or cannot be written."""
+
+
+def check_output_folder(text: str | os.PathLike) -> Path:
+    """Check that ``text`` can be used as an output folder (without creating it); return it as a Path.
+
+    Raises:
+        OutputFolderError: it is a file, one of its parents is a file, or the nearest existing
+            folder is not writable.
+    """
+    if not str(text).strip():
+        raise OutputFolderError("must be a folder path, got an empty string")
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise OutputFolderError(f"{path} is a file, not a folder; choose another name or move the file away")
+    existing = path
+    while not existing.exists():  # the nearest ancestor that exists decides whether we can create the rest
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise OutputFolderError(f"cannot create {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputFolderError(f"cannot write into {existing}: permission denied; choose a folder you own")
+    return path
+
+
+def prepare_output_folder(path: str | os.PathLike) -> Path:
+    """Check ``path`` as an output folder and create it (with its parents); return it as a Path."""
+    path = check_output_folder(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputFolderError(f"cannot create {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _terminate_cleanly_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into an exception while a command runs, so temporary files are removed on the way out
+    (as with Ctrl-C); the previous handler is restored afterwards."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("terminated")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not in the main thread, or no SIGTERM on this platform
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
     parser = build_parser()
@@ -64,10 +270,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.run(args) or 0)
+        with _terminate_cleanly_on_sigterm():
+            return int(args.run(args) or 0)
+    except UsageError as error:  # a setting that cannot work, found before the work starts: bad usage, exit 2
+        print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except TinygradEduError as error:  # missing MNIST, a bad file, a bad setting: a message, not a traceback
         print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"tinygrad-edu {args.command}: error: out of memory; try a smaller --hidden or --batch-size",
+              file=sys.stderr)
+        return 1
+    except OSError as error:  # a file we could not read or write that no check above foresaw: say which
+        where = f" {error.filename}" if error.filename else ""
+        print(f"tinygrad-edu {args.command}: error:{where}: {error.strerror or error}", file=sys.stderr)
+        return 1

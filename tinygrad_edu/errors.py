@@ -16,3 +16,10 @@ class ShapeError(TinygradEduError, ValueError):
 
 class GradError(TinygradEduError, RuntimeError):
     """A misuse of the gradient machinery (backward on a non-scalar without a gradient, grad on integers...)."""
+
+
+class UsageError(TinygradEduError, ValueError):
+    """A setting that cannot work (out of range, too large for memory, inconsistent with the data).
+
+    The command line reports it like argparse does, with exit code 2 (bad usage), before any work starts.
+    """

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_edu import manual
+from tinygrad_edu.cli import input_folder
 from tinygrad_edu.train import confusion_matrix, loss_and_accuracy, predict_in_chunks
 
 
@@ -15,7 +16,7 @@ def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint`` and ``--data-dir``, shared by ``evaluate`` and ``predict``."""
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="FILE",
                         help="a model.npz written by `tinygrad-edu train`")
-    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
+    parser.add_argument("--data-dir", type=input_folder, default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
 
 
 def test_logits(params: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_edu.functional as F
-from tinygrad_edu.cli import positive_int
+from tinygrad_edu.cli import MNIST_TRAIN_SIZE, hidden_units, int_range, output_file, output_folder, seed
 from tinygrad_edu.tensor import Tensor
 
 INPUTS, CLASSES = 784, 10
@@ -65,12 +65,13 @@ def mnist_loss(hidden: int = 128, batch: int = 64, seed: int = 0) -> Tensor:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu graph``."""
-    parser.add_argument("--out", type=Path, default=Path("out/mnist_graph.svg"), metavar="FILE",
+    parser.add_argument("--out", type=output_file, default=Path("out/mnist_graph.svg"), metavar="FILE",
                         help="where to save the graph: .svg, .png, .pdf or .dot (default: %(default)s)")
-    parser.add_argument("--hidden", type=positive_int, default=128, metavar="H", help="hidden width (default: %(default)s)")
-    parser.add_argument("--batch", type=positive_int, default=64, metavar="N", help="random batch size (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch (default: %(default)s)")
-    parser.add_argument("--steps", type=Path, metavar="FOLDER",
+    parser.add_argument("--hidden", type=hidden_units, default=128, metavar="H", help="hidden width (default: %(default)s)")
+    parser.add_argument("--batch", type=int_range(1, MNIST_TRAIN_SIZE), default=64, metavar="N",
+                        help=f"random batch size, 1..{MNIST_TRAIN_SIZE} (default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the weights and the batch (default: %(default)s)")
+    parser.add_argument("--steps", type=output_folder, metavar="FOLDER",
                         help="also save one SVG per backward step in FOLDER (step_001.svg, ...)")
     parser.add_argument("--show-data", action="store_true", help="summarise every tensor's values too")
     parser.add_argument("--rankdir", choices=["LR", "TB"], default="LR", help="layout direction (default: %(default)s)")

@@ -7,6 +7,8 @@ import argparse
 import numpy as np
 
 from tinygrad_edu import manual
+from tinygrad_edu.cli import non_negative_int
+from tinygrad_edu.errors import UsageError
 from tinygrad_edu.evaluate import add_checkpoint_arguments
 
 SHADES = " .:-=+*#%@"  # from white paper to black ink
@@ -20,7 +22,7 @@ def digit_to_text(image: np.ndarray, side: int = 28) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
-    parser.add_argument("--index", type=int, default=0, metavar="N", help="which test image, 0..9999 (default 0)")
+    parser.add_argument("--index", type=non_negative_int, default=0, metavar="N", help="which test image, 0..9999 (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     mnist = load_mnist(args.data_dir)
     count = len(mnist.test_images)
     if not 0 <= args.index < count:
-        print(f"tinygrad-edu predict: error: --index must be in 0..{count - 1}, got {args.index}")
-        return 2
+        raise UsageError(f"--index must be in 0..{count - 1} (the test set has {count} images), got {args.index}")
     image, label = mnist.test_images[args.index], int(mnist.test_labels[args.index])
     probabilities = manual.forward(params, image[None, :])["P"][0]
     predicted = int(probabilities.argmax())

@@ -100,6 +100,7 @@ class Op:
         return f"<{self.name}>"
 
 
+# --8<-- [start:sum_to_shape]
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
 
@@ -123,8 +124,10 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if size_one_axes:
         grad = grad.sum(axis=size_one_axes, keepdims=True)
     return grad
+# --8<-- [end:sum_to_shape]
 
 
+# --8<-- [start:topological_order]
 def topological_order(root: Tensor) -> list[Tensor]:
     """Every tensor reachable from ``root`` through recorded ops, inputs before results, ``root`` last.
 
@@ -157,8 +160,10 @@ def topological_order(root: Tensor) -> list[Tensor]:
                     stack.append(parent)
                     inputs_finished.append(False)
     return order
+# --8<-- [end:topological_order]
 
 
+# --8<-- [start:iter_backward]
 def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[tuple[Tensor, np.ndarray]]:
     """Run the backward pass from ``root`` one tensor at a time (this is what ``root.backward()`` does).
 
@@ -204,6 +209,7 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
             # Add, never overwrite: a tensor used twice gets one contribution per use.
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         yield tensor, grad
+# --8<-- [end:iter_backward]
 
 
 def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
@@ -581,6 +587,7 @@ class Tensor:
 
         return Tensor._result(out, (a, b), "sub", backward)
 
+    # --8<-- [start:mul]
     def __mul__(self, other: ArrayLike) -> Tensor:
         """``a * b`` elementwise.  d(ab)/da = b, d(ab)/db = a."""
         a, b = self._operands(other, "mul")
@@ -596,6 +603,7 @@ class Tensor:
             )
 
         return Tensor._result(out, (a, b), "mul", backward)
+    # --8<-- [end:mul]
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
         """``a / b`` elementwise (integers divide to float32).  d(a/b)/da = 1/b, d(a/b)/db = -a/b**2.

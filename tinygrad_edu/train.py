@@ -5,20 +5,25 @@ Two engines compute the gradients, the same optimizer code applies them:
 * ``autodiff``: :class:`tinygrad_edu.nn.MLP` and ``F.cross_entropy``, gradients from ``loss.backward()``;
 * ``manual``: :mod:`tinygrad_edu.manual`, the backprop formulas derived by hand, in plain NumPy.
 
-Both start from the same numbers (one initialisation, :class:`~tinygrad_edu.nn.MLP` with the seed), see
-the same batches in the same order, and with the same seed end with the same parameters up to
-float32 rounding.
+Both start from the same numbers (one initialisation, :class:`~tinygrad_edu.nn.MLP` with the seed) and see
+the same batches in the same order; only float32 rounding separates them (:func:`engines_difference`). With
+SGD that stays at the rounding level (about 2e-7 after an epoch); Adam magnifies it where a gradient is nearly
+zero, to a few 1e-5 in W1 after an epoch.
 
-The defaults reach about 98.4% test accuracy in 10 epochs: Adam with learning rate 5e-3 decayed to 0
-along a cosine (:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128,
-and each training image moved by up to one pixel at random (so the network cannot memorise pixel
-positions). ``--augment 0 --schedule constant --lr 1e-3`` gives the textbook setting (about 97.7%).
+The defaults: Adam with learning rate 5e-3 decayed to 0 along a cosine
+(:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128, 10 epochs, and
+each training image moved by up to one pixel at random (so the network cannot memorise pixel positions).
+They were chosen on the validation split (5,000 training images held out), over 3 seeds, against the
+textbook setting ``--augment 0 --schedule constant --lr 1e-3`` (97.13% validation accuracy), the same
+without augmentation (97.65%) and SGD with momentum (98.05%): 98.41% (``benchmarks/choose_train_defaults.py``).
+Measured once on the test set after that choice: 98.48% (mean of seeds 0-2).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import sys
@@ -32,8 +37,10 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
-from tinygrad_edu.cli import positive_int
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.blas import with_blas_threads
+from tinygrad_edu.cli import (hidden_units, input_folder, int_range, non_negative_float, output_folder, positive_float,
+                              positive_int, seed)
+from tinygrad_edu.errors import TinygradEduError, UsageError
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD, Adam, Optimizer
 from tinygrad_edu.tensor import Tensor, no_grad
@@ -43,10 +50,21 @@ ENGINES = ("autodiff", "manual")
 SCHEDULES = ("cosine", "constant")
 DEFAULT_LR = {"adam": 5e-3, "sgd": 0.1, "momentum": 0.05}
 MOMENTUM = 0.9
+# MNIST centres each digit's 20x20 box in the 28x28 frame: a shift of up to 4 pixels never cuts the digit.
+MAX_AUGMENT = 4
 
 
-class ConfigError(TinygradEduError, ValueError):
+class ConfigError(UsageError):
     """A training setting out of range (unknown optimizer, zero epochs...)."""
+
+
+class TrainingDivergedError(TinygradEduError, FloatingPointError):
+    """The loss became NaN or infinite: the run stopped before writing anything."""
+
+
+# What ``train --out DIR`` writes; DIR holds these and nothing else, replaced all together (see write_outputs).
+OUTPUT_FILES = ("model.npz", "metrics.json", "metrics.csv", "curves.png", "predictions.png", "confusion.png",
+                "weights.png")
 
 
 @dataclass
@@ -77,6 +95,22 @@ class TrainConfig:
                              f"{self.hidden}, {self.epochs}, {self.batch_size}")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.optimizer]
+        for name in ("lr", "weight_decay"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
+                raise ConfigError(f"TrainConfig: {name} must be a {'positive' if name == 'lr' else 'non-negative'} "
+                                  f"finite number, got {value}")
+        if not 0 <= self.augment <= MAX_AUGMENT:
+            raise ConfigError(f"TrainConfig: augment must be 0..{MAX_AUGMENT} pixels, got {self.augment}")
+        if self.seed < 0:
+            raise ConfigError(f"TrainConfig: seed must be 0 or more, got {self.seed}")
+        if self.train_subset is not None and self.train_subset < 2:
+            raise ConfigError(f"TrainConfig: train_subset must be at least 2 images, got {self.train_subset}")
+        if self.val_size < 1:
+            raise ConfigError(f"TrainConfig: val_size must be at least 1 image, got {self.val_size}")
+        if self.train_subset is not None and self.val_size >= self.train_subset:
+            raise ConfigError(f"--val-size {self.val_size} leaves no training images out of --train-subset "
+                              f"{self.train_subset}; choose a --val-size below {self.train_subset}")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -203,10 +237,18 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
         loss_sum, correct, seen = 0.0, 0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False,
                    disable=not progress, file=sys.stderr)
-        for x, y in bar:
+        for step_in_epoch, (x, y) in enumerate(bar, start=1):
             engine.optimizer.lr = learning_rate(config, step, total_steps)
-            loss, right = engine.train_step(random_shift(x, config.augment, augment_rng), y)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, not warned about
+                loss, right = engine.train_step(random_shift(x, config.augment, augment_rng), y)
             step += 1
+            if not math.isfinite(loss):
+                bar.close()
+                raise TrainingDivergedError(
+                    f"the loss became {loss} at epoch {epoch}, step {step_in_epoch} of {len(batches)} "
+                    f"(learning rate {engine.optimizer.lr:g}): training diverged. "
+                    f"Try a smaller learning rate, for example --lr {config.lr / 10:g}."
+                )
             loss_sum, correct, seen = loss_sum + loss * len(y), correct + right, seen + len(y)
             if step % 25 == 0:
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{100 * correct / seen:.2f}%", refresh=False)
@@ -223,6 +265,33 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
     return history
 
 
+@with_blas_threads
+def engines_difference(config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray) -> dict[str, np.ndarray]:
+    r"""Train ``config`` with both engines on the same data; return :math:`|\text{autodiff} - \text{manual}|`
+    of each parameter at the end (``W1``, ``b1``, ``W2``, ``b2``).
+
+    The two engines start from the same weights and see the same batches, and their gradients agree to
+    float32 rounding (they sum the same products in different orders). What the optimizer does with that
+    rounding decides how far apart they end:
+
+    * SGD moves by :math:`\eta g`, so a rounding difference :math:`\delta g` moves the weights by
+      :math:`\eta\,\delta g`: after an epoch of MNIST they differ by about 1e-7, float32 rounding.
+    * Adam moves by :math:`\eta\,\hat m / (\sqrt{\hat v} + \epsilon)`, a step of size about
+      :math:`\eta` whatever the gradient's size. Where a gradient is nearly zero (W1's rows for pixels that
+      are almost never on) its rounding error is large *relative* to it, and Adam turns that relative
+      difference into a difference of whole steps: W1 ends a few 1e-5 apart, a hundred times more than with
+      SGD, in the rows of the rarest pixels.
+    """
+    params = {}
+    for engine_name in ENGINES:
+        engine_config = TrainConfig(**{**asdict(config), "engine": engine_name})
+        engine = make_engine(engine_config)
+        fit(engine, engine_config, train_x, train_y, train_x[:1], train_y[:1], progress=False, log=lambda line: None)
+        params[engine_name] = engine.params
+    return {name: np.abs(params["autodiff"][name] - params["manual"][name]) for name in manual.PARAM_NAMES}
+
+
+@with_blas_threads
 def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Path | None = None,
           progress: bool = True, log: Callable[[str], None] = print) -> TrainResult:
     """Load MNIST, train, evaluate on the test set, and (if ``out`` is given) write checkpoint, metrics, plots.
@@ -239,16 +308,34 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     """
     from tinygrad_edu.data import load_mnist, train_val_split
 
+    if out is not None:
+        out = check_output_contents(out)
     mnist = load_mnist(data_dir, progress=progress)
     images, labels = mnist.train_images, mnist.train_labels
     if config.train_subset is not None:
+        if config.train_subset > len(images):
+            log(f"note: --train-subset {config.train_subset} is more than the {len(images)} training images in "
+                f"{mnist.source}; using all of them")
         images, labels = images[: config.train_subset], labels[: config.train_subset]
+    if config.val_size >= len(images):
+        raise ConfigError(f"--val-size {config.val_size} leaves no training images: {mnist.source} has "
+                          f"{len(images)} training images{' in the subset' if config.train_subset else ''}; "
+                          f"choose a --val-size below {len(images)}")
     train_x, train_y, val_x, val_y = train_val_split(images, labels, config.val_size, seed=config.seed)
     engine = make_engine(config)
     log(f"training 784-{config.hidden}-10 with the {config.engine} engine on {len(train_x)} images "
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
         f"batch {config.batch_size or 'full'}, {config.epochs} epochs, seed {config.seed}")
-    history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
+    try:
+        history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
+    except TrainingDivergedError as error:
+        kept = f" Nothing was written: {out} is as it was." if out is not None else ""
+        raise TrainingDivergedError(f"{error}{kept}") from None
+    broken = [name for name, array in engine.params.items() if not np.isfinite(array).all()]
+    if broken:
+        kept = f" Nothing was written: {out} is as it was." if out is not None else ""
+        raise TrainingDivergedError(f"the parameters {', '.join(broken)} hold NaN or infinite values after training: "
+                                    f"training diverged. Try a smaller learning rate than {config.lr:g}.{kept}")
 
     test_logits = predict_in_chunks(engine.logits, mnist.test_images)
     test_loss, test_accuracy = loss_and_accuracy(test_logits, mnist.test_labels)
@@ -265,22 +352,67 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
 
 def write_outputs(result: TrainResult, out: Path, test_images: np.ndarray, test_labels: np.ndarray,
                   log: Callable[[str], None] = print) -> dict[str, Path]:
-    """Write the checkpoint, metrics (JSON, CSV) and plots of ``result`` into ``out``; log each path."""
+    """Write the checkpoint, metrics (JSON, CSV) and plots of ``result`` into ``out``; log each path.
+
+    The files are written into a temporary sibling folder which then replaces ``out`` in one step
+    (:func:`~tinygrad_edu.atomic.atomic_folder`): killed at any moment, ``out`` holds either the previous
+    run's complete outputs or this run's, never a mix.
+    """
+    from tinygrad_edu.atomic import atomic_folder
+
+    out = check_output_contents(out)
+    with atomic_folder(out) as staging:
+        written = _write_files(result, staging, test_images, test_labels, log)
+    paths = {name: out / path.name for name, path in written.items()}
+    for name, path in paths.items():
+        log(f"wrote {name:<12} {path}")
+    return paths
+
+
+def check_output_contents(out: str | Path) -> Path:
+    """Check that ``out`` can take this command's outputs: a new folder, or one holding only :data:`OUTPUT_FILES`.
+
+    ``out`` is replaced as a whole when the run ends, so a folder with other files in it is refused up
+    front (before any data is loaded) rather than emptied.
+    """
+    from tinygrad_edu.cli import OutputFolderError, check_output_folder
+
+    out = check_output_folder(out)
+    if out.is_dir():
+        out = out.resolve()  # a symlink to a folder: replace the folder it points to, keep the link
+        try:
+            others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES and not p.name.startswith("."))
+        except OSError as exc:
+            raise OutputFolderError(f"cannot list {out}: {exc.strerror or exc}") from None
+        if others:
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            raise ConfigError(
+                f"--out {out} already holds files that tinygrad-edu train did not write ({shown}); the run's "
+                "outputs replace the folder as a whole, so choose a new or empty folder"
+            )
+    return out
+
+
+def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_labels: np.ndarray,
+                 log: Callable[[str], None]) -> dict[str, Path]:
+    from tinygrad_edu.atomic import atomic_write
     from tinygrad_edu.checkpoint import save_checkpoint
 
-    out.mkdir(parents=True, exist_ok=True)
     summary = {"config": asdict(result.config), "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
                "per_class_accuracy": result.per_class_accuracy, "confusion_matrix": result.confusion.tolist(),
                "epochs": result.history}
     paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, {k: v for k, v in summary.items()
                                                                             if k != "confusion_matrix"})}
     paths["metrics_json"] = out / "metrics.json"
-    paths["metrics_json"].write_text(json.dumps(summary, indent=2) + "\n")
+    with atomic_write(paths["metrics_json"]) as f:
+        f.write((json.dumps(summary, indent=2) + "\n").encode())
     paths["metrics_csv"] = out / "metrics.csv"
-    with open(paths["metrics_csv"], "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(result.history[0]))
-        writer.writeheader()
-        writer.writerows(result.history)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(result.history[0]))
+    writer.writeheader()
+    writer.writerows(result.history)
+    with atomic_write(paths["metrics_csv"]) as f:
+        f.write(table.getvalue().encode())
     try:
         from tinygrad_edu import plots
 
@@ -291,8 +423,6 @@ def write_outputs(result: TrainResult, out: Path, test_images: np.ndarray, test_
         paths["weights"] = plots.plot_first_layer_weights(result.params["W1"], out / "weights.png")
     except ImportError as exc:
         log(f"no plots: {exc}")
-    for name, path in paths.items():
-        log(f"wrote {name:<12} {path}")
     return paths
 
 
@@ -311,39 +441,64 @@ def batch_size_arg(text: str) -> int | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
-    parser.add_argument("--hidden", type=int, default=defaults.hidden, help="hidden units (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the data (default %(default)s)")
+    parser.add_argument("--hidden", type=hidden_units, default=defaults.hidden, help="hidden units (default %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="passes over the data (default %(default)s)")
     parser.add_argument("--batch-size", type=batch_size_arg, default=defaults.batch_size,
                         help="examples per step, or 'full' for full-batch gradient descent (default %(default)s)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                         help="sgd, momentum (SGD, momentum 0.9) or adam (default %(default)s)")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     parser.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
                         help="learning-rate schedule: cosine decay to 0, or constant (default %(default)s)")
-    parser.add_argument("--augment", type=int, default=defaults.augment, metavar="PIXELS",
-                        help="shift each training image by up to PIXELS at random, 0 to turn off (default %(default)s)")
-    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty (default 0)")
+    parser.add_argument("--augment", type=int_range(0, MAX_AUGMENT), default=defaults.augment, metavar="PIXELS",
+                        help="shift each training image by up to PIXELS (0..%d) at random, 0 to turn off (default %%(default)s)" % MAX_AUGMENT)
+    parser.add_argument("--weight-decay", type=non_negative_float, default=defaults.weight_decay, help="L2 penalty (default 0)")
     parser.add_argument("--init", choices=("he", "xavier", "lecun", "uniform"), default=defaults.init,
                         help="weight initialisation (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")
+    parser.add_argument("--seed", type=seed, default=defaults.seed, help="random seed (default %(default)s)")
     parser.add_argument("--engine", choices=ENGINES, default=defaults.engine,
                         help="autodiff (Tensor + backward) or manual (hand-derived NumPy backprop)")
-    parser.add_argument("--val-size", type=int, default=defaults.val_size,
-                        help="training images held out for validation (default %(default)s)")
-    parser.add_argument("--train-subset", type=int, default=None, metavar="N",
+    parser.add_argument("--val-size", type=positive_int, default=None,
+                        help=f"training images held out for validation (default {defaults.val_size}, "
+                             "or a tenth of --train-subset when smaller)")
+    parser.add_argument("--train-subset", type=positive_int, default=None, metavar="N",
                         help="use only the first N training images (quick experiments)")
-    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--data-dir", type=input_folder, default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
+    parser.add_argument("--out", type=output_folder, default=None, metavar="DIR",
                         help="output folder (default runs/mnist-784-<hidden>-10-<engine>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def default_val_size(train_subset: int | None) -> int:
+    """5,000 held-out images, or a tenth of ``--train-subset`` when that is smaller."""
+    default = TrainConfig.val_size
+    return default if train_subset is None else max(1, min(default, train_subset // 10))
+
+
+def check_memory(config: TrainConfig, train_images: int = 60_000) -> None:
+    """Refuse (:class:`~tinygrad_edu.memory.MemoryBudgetError`) a run whose arrays cannot fit in memory now."""
+    from tinygrad_edu.memory import check_fits, mlp_bytes
+
+    available_images = min(config.train_subset or train_images, train_images)
+    batch = min(config.batch_size or available_images, available_images)  # a batch cannot exceed the data
+    data_bytes = (train_images + 10_000) * 784 * (1 + 4 + 4)  # uint8 as read, float32, the train/val split copy
+    evaluation = mlp_bytes(config.hidden, batch=2000)  # predict_in_chunks: 2,000 images at a time
+    needed = data_bytes + max(mlp_bytes(config.hidden, batch=batch), evaluation)
+    check_fits(needed, f"training 784-{config.hidden}-10 on batches of {batch}",
+               "choose a smaller --hidden or --batch-size")
+
+
 def run(args: argparse.Namespace) -> int:
+    from tinygrad_edu.cli import prepare_output_folder
+
+    val_size = args.val_size if args.val_size is not None else default_val_size(args.train_subset)
     config = TrainConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                          lr=args.lr, schedule=args.schedule, augment=args.augment, weight_decay=args.weight_decay,
-                         init=args.init, seed=args.seed, engine=args.engine, val_size=args.val_size,
+                         init=args.init, seed=args.seed, engine=args.engine, val_size=val_size,
                          train_subset=args.train_subset)
-    out = Path(args.out) if args.out else Path("runs") / f"mnist-784-{config.hidden}-10-{config.engine}"
+    check_memory(config)
+    out = args.out if args.out is not None else Path("runs") / f"mnist-784-{config.hidden}-10-{config.engine}"
+    out = prepare_output_folder(check_output_contents(out))  # before any data is loaded: a bad --out costs nothing
     train(config, args.data_dir, out, progress=not args.no_progress)
     return 0

@@ -9,6 +9,7 @@ with ``labels`` returned as ``None``.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import warnings
 from pathlib import Path
@@ -28,17 +29,36 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _first_bad_row(path: Path, n_columns: int, first_data_line: int) -> str | None:
+def _read_text(path: Path) -> str:
+    """The file's text (UTF-8), or a :class:`DataFileError` that names the file and the problem."""
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise DataFileError(f"{path} is a folder, but a CSV file should be there; remove or rename it.") from None
+    except PermissionError:
+        raise DataFileError(f"{path}: permission denied; make the file readable (chmod +r).") from None
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataFileError(
+            f"{path}: not a text CSV file (byte 0x{raw[exc.start]:02X} on line {line} is not UTF-8). "
+            "Is it a binary file (an IDX or .gz file renamed)?"
+        ) from None
+
+
+def _first_bad_row(text: str, n_columns: int, first_data_line: int) -> str | None:
     """Find the first data line whose column count or values are wrong; describe it, or None."""
-    with open(path, newline="") as f:
-        for line_number, row in enumerate(csv.reader(f), start=1):
-            if line_number < first_data_line or not row:
-                continue
-            if len(row) != n_columns:
-                return f"line {line_number} has {len(row)} columns, expected {n_columns}"
-            for column, value in enumerate(row, start=1):
-                if not _is_number(value):
-                    return f"line {line_number}, column {column}: {value!r} is not a number"
+    for line_number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        if line_number < first_data_line or not row:
+            continue
+        if len(row) != n_columns:
+            return f"line {line_number} has {len(row)} columns, expected {n_columns}"
+        for column, value in enumerate(row, start=1):
+            if not _is_number(value):
+                return f"line {line_number}, column {column}: {value!r} is not a number"
     return None
 
 
@@ -57,8 +77,8 @@ def read_digits_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | N
             a pixel outside 0..255 or a label that is not a whole number.
     """
     path = Path(path)
-    with open(path, newline="") as f:
-        first_line = f.readline()
+    text = _read_text(path)
+    first_line = text.split("\n", 1)[0]
     first_row = next(csv.reader([first_line]), [])
     has_header = bool(first_row) and not all(_is_number(v) for v in first_row)
     n_columns = len(first_row)
@@ -71,15 +91,16 @@ def read_digits_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | N
     try:
         with warnings.catch_warnings():  # an empty file gets our own error below, not NumPy's warning
             warnings.filterwarnings("ignore", message="loadtxt: input contained no data")
-            table = np.loadtxt(path, delimiter=",", dtype=np.float32, skiprows=first_data_line - 1, ndmin=2)
+            table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float32, skiprows=first_data_line - 1,
+                               ndmin=2)
     except ValueError as exc:
-        problem = _first_bad_row(path, n_columns, first_data_line) or str(exc)
+        problem = _first_bad_row(text, n_columns, first_data_line) or str(exc)
         raise DataFileError(f"{path}: {problem}. Fix or remove that line, or download the file again.") from None
     if table.shape[0] == 0:
         raise DataFileError(f"{path}: no data rows{' after the header' if has_header else ''}.")
     has_labels = n_columns == PIXELS + 1
     pixels = table[:, 1:] if has_labels else table
-    bad = (pixels < 0) | (pixels > 255) | (pixels != np.round(pixels))
+    bad = ~np.isfinite(pixels) | (pixels < 0) | (pixels > 255) | (pixels != np.round(pixels))
     if bad.any():
         row, column = np.argwhere(bad)[0]
         raise DataFileError(
@@ -89,7 +110,7 @@ def read_digits_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | N
     labels = None
     if has_labels:
         raw_labels = table[:, 0]
-        not_whole = np.flatnonzero(raw_labels != np.round(raw_labels))
+        not_whole = np.flatnonzero(~np.isfinite(raw_labels) | (raw_labels != np.round(raw_labels)))
         if not_whole.size:
             row = not_whole[0]
             raise DataFileError(

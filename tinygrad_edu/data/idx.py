@@ -36,6 +36,19 @@ IDX_DTYPES: dict[int, np.dtype] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def read_bytes_or_explain(path: Path) -> bytes:
+    """``path.read_bytes()``, with a :class:`DataFileError` naming the file when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise DataFileError(f"{path} is a folder, but a data file should be there; remove or rename it.") from None
+    except PermissionError:
+        raise DataFileError(f"{path}: permission denied; make the file readable (chmod +r) or copy it "
+                            "somewhere you can read it.") from None
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+
+
 def read_file_bytes(path: str | os.PathLike) -> bytes:
     """Return the bytes of ``path``, decompressed if it is gzip (detected by its first two bytes).
 
@@ -43,7 +56,7 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
         DataFileError: the file is gzip but truncated or corrupt.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_bytes_or_explain(path)
     if raw[:2] != _GZIP_MAGIC:
         return raw
     try:

@@ -11,7 +11,16 @@ Where the files are looked for, in order:
 The folder may hold the four original IDX files (gzip or uncompressed) or the two CSV files
 ``mnist_train.csv`` / ``mnist_test.csv`` (Kaggle layout). If neither is there, the four IDX files are
 downloaded from the mirrors in :data:`MNIST_MIRRORS` (override with ``TINYGRAD_EDU_MNIST_MIRRORS``, a
-comma-separated list of base URLs), each checked against its md5 checksum.
+comma-separated list of base URLs), each checked against its md5 checksum and known size.
+
+Two kinds of folder, checked differently:
+
+* the cache folder (3. above) is managed by the loader: every file in it is checked against its md5
+  before first use and downloaded again if it fails; the result is remembered (by size and modification
+  time, in ``<cache>/verified.json``) so the files are not hashed again on every run;
+* a folder the user names (1. or 2.) holds the user's data, possibly another data set in MNIST's format:
+  it must be coherent (as many labels as images, 28x28 images, labels 0..9, at least one image), and when
+  its contents are not the canonical MNIST the loader says so in one line and goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +28,10 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Sequence
+import hashlib
+import json
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +39,8 @@ import numpy as np
 
 from tinygrad_edu.data.batching import standardize as standardize_images
 from tinygrad_edu.data.digits_csv import read_digits_csv
-from tinygrad_edu.data.download import download
+from tinygrad_edu.atomic import atomic_write, remove_stale_temporaries
+from tinygrad_edu.data.download import download, file_md5
 from tinygrad_edu.data.errors import DataFileError, DownloadError
 from tinygrad_edu.data.idx import read_idx
 from tinygrad_edu.errors import TinygradEduError
@@ -49,6 +62,18 @@ MNIST_FILES: dict[str, tuple[str, str]] = {
     "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
     "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
 }
+# role -> size in bytes of the gzip file (bounds each download)
+MNIST_SIZES: dict[str, int] = {"train_images": 9912422, "train_labels": 28881, "test_images": 1648877,
+                               "test_labels": 4542}
+# role -> md5 of the uncompressed IDX file, which is also the md5 of the decoded contents written as IDX
+# (see content_md5): the same fingerprint for the .gz, the gunzipped file and a CSV of the canonical data.
+MNIST_CONTENT_MD5: dict[str, str] = {
+    "train_images": "6bbc9ace898e44ae57da46a324031adb",
+    "train_labels": "a25bea736e30d166cdddb491f175f624",
+    "test_images": "2646ac647ad5339dbf082846283269ea",
+    "test_labels": "27ae3e4e09519cfbb04c329615203637",
+}
+MNIST_COUNTS = {"train": 60_000, "test": 10_000}
 MNIST_CSV_FILES: dict[str, str] = {"train": "mnist_train.csv", "test": "mnist_test.csv"}
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -96,12 +121,25 @@ def default_cache_dir() -> Path:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The MNIST folder: ``data_dir`` if given, else ``$TINYGRAD_EDU_DATA``, else ``<cache>/mnist``."""
+    """The MNIST folder: ``data_dir`` if given, else ``$TINYGRAD_EDU_DATA``, else ``<cache>/mnist``.
+
+    Raises:
+        DataFileError: the folder named is a file.
+    """
     if data_dir is not None:
-        return Path(data_dir).expanduser()
-    if os.environ.get(DATA_ENV_VAR):
-        return Path(os.environ[DATA_ENV_VAR]).expanduser()
-    return default_cache_dir() / "mnist"
+        folder, named_by = Path(data_dir).expanduser(), "the data folder"
+    elif os.environ.get(DATA_ENV_VAR):
+        folder, named_by = Path(os.environ[DATA_ENV_VAR]).expanduser(), f"{DATA_ENV_VAR}={os.environ[DATA_ENV_VAR]}"
+    else:
+        return default_cache_dir() / "mnist"
+    if folder.exists() and not folder.is_dir():
+        raise DataFileError(f"{named_by}: {folder} is a file, not a folder; name the folder that holds the MNIST files.")
+    return folder
+
+
+def is_managed_cache(data_dir: str | os.PathLike | None = None) -> bool:
+    """True when MNIST comes from the loader's own cache folder (no ``data_dir``, no ``$TINYGRAD_EDU_DATA``)."""
+    return data_dir is None and not os.environ.get(DATA_ENV_VAR)
 
 
 def mirrors_from_env() -> tuple[str, ...]:
@@ -124,7 +162,14 @@ def find_idx_files(folder: Path) -> dict[str, Path | None]:
 
 
 def _find_file(folder: Path, gz_name: str) -> Path | None:
-    return next((folder / n for n in _idx_candidates(gz_name) if (folder / n).is_file()), None)
+    for name in _idx_candidates(gz_name):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+        if candidate.exists():
+            raise DataFileError(f"{candidate} is a {'folder' if candidate.is_dir() else 'special file'}, but the "
+                                f"MNIST file {name} should be there; remove or rename it.")
+    return None
 
 
 def _help_text(folder: Path) -> str:
@@ -175,8 +220,11 @@ def download_mnist(
             paths[role] = present
             continue
         urls = [base.rstrip("/") + "/" + name for base in mirrors]
+        size = MNIST_SIZES.get(role) if MNIST_FILES.get(role) == (name, md5) else None
         try:
-            paths[role] = download(urls, folder / name, md5, progress=progress, timeout=timeout)
+            paths[role] = download(urls, folder / name, md5, progress=progress, timeout=timeout, size=size)
+            if md5:  # checked while it arrived: no need to hash it again
+                remembered_md5(paths[role], "md5", lambda md5=md5: md5)
         except DownloadError as exc:
             raise DownloadError(f"{exc}\n\n{_help_text(folder)}") from None
     return paths
@@ -200,6 +248,11 @@ def _check_counts(n_images: int, n_labels: int, images_path: Path, labels_path: 
         )
 
 
+def _check_not_empty(n_images: int, path: Path) -> None:
+    if n_images == 0:
+        raise DataFileError(f"{path}: holds 0 images; a data set needs at least one. Is the file truncated?")
+
+
 @functools.lru_cache(maxsize=4)
 def _read_idx_pair(images_path: Path, labels_path: Path, _stamp: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Read one images/labels pair as uint8 (N, 784) and int64 (N,); cached per file version."""
@@ -211,6 +264,7 @@ def _read_idx_pair(images_path: Path, labels_path: Path, _stamp: tuple) -> tuple
         )
     labels = _check_labels(read_idx(labels_path, expected_ndim=1), labels_path)
     _check_counts(len(images), len(labels), images_path, labels_path)
+    _check_not_empty(len(images), images_path)
     images = images.reshape(len(images), -1)
     images.flags.writeable = False
     labels.flags.writeable = False
@@ -228,7 +282,98 @@ def _read_csv_pair(path: Path) -> tuple[np.ndarray, np.ndarray]:
             f"{path}: has 784 columns (pixels only, like Kaggle's unlabelled test.csv); training and "
             "evaluation need labels in the first column (785 columns)."
         )
+    _check_not_empty(len(images), path)
     return images, _check_labels(labels, path)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Verification: md5 of the cache's files (remembered), fingerprints of a user's folder
+# ----------------------------------------------------------------------------------------------------
+def _verified_path() -> Path:
+    return default_cache_dir() / "verified.json"
+
+
+def remembered_md5(path: Path, kind: str, compute: Callable[[], str]) -> str:
+    """``compute()``'s md5 for ``path``, remembered by the file's size and modification time.
+
+    A file is hashed once; later runs find the result in ``<cache>/verified.json`` as long as the file
+    has not changed (same size, same mtime). If the cache folder cannot be written, nothing is remembered.
+    """
+    stat = path.stat()
+    key, stamp = f"{kind}:{path.resolve()}", [stat.st_size, stat.st_mtime_ns]
+    store_path = _verified_path()
+    try:
+        store = json.loads(store_path.read_text())
+        if not isinstance(store, dict):
+            store = {}
+    except (OSError, ValueError):
+        store = {}
+    entry = store.get(key)
+    if isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp:
+        return str(entry[2])
+    digest = compute()
+    store[key] = [*stamp, digest]
+    try:
+        with atomic_write(store_path) as f:
+            f.write(json.dumps(store, indent=1).encode())
+    except OSError:
+        pass  # a read-only cache: hash again next time
+    return digest
+
+
+def content_md5(array: np.ndarray) -> str:
+    """md5 of ``array`` written as an uncompressed uint8 IDX file: images as ``(N, 28, 28)``, labels as ``(N,)``.
+
+    For the canonical MNIST this equals the md5 of the gunzipped original file, whatever the format
+    the data was read from (gzip, raw IDX or CSV).
+    """
+    array = np.asarray(array)
+    if array.ndim == 2:
+        array = array.reshape(len(array), *IMAGE_SHAPE)
+    array = array.astype(np.uint8, copy=False)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    digest = hashlib.md5(header, usedforsecurity=False)
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def _verify_cache(folder: Path, paths: dict[str, Path], mirrors: Sequence[str] | None, progress: bool,
+                  log: Callable[[str], None]) -> dict[str, Path]:
+    """Check each cached file's md5 (remembered); delete and download again those that fail."""
+    bad = []
+    for role, path in paths.items():
+        name, gz_md5 = MNIST_FILES[role]
+        expected = gz_md5 if path.name == name else MNIST_CONTENT_MD5[role]
+        actual = remembered_md5(path, "md5", lambda p=path: file_md5(p))
+        if actual != expected:
+            log(f"note: {path} in the cache failed its md5 check (got {actual}, expected {expected}); "
+                "downloading it again")
+            path.unlink()
+            bad.append(role)
+    if bad:
+        fresh = download_mnist(folder, mirrors, files={role: MNIST_FILES[role] for role in bad}, progress=progress)
+        paths = {**paths, **fresh}
+    return paths
+
+
+def _describe_difference(folder: Path, arrays: dict[str, np.ndarray], sources: dict[str, list[Path]]) -> str | None:
+    """None if ``arrays`` are the canonical MNIST, else a short description of how they differ."""
+    counts = {split: len(arrays[f"{split}_labels"]) for split in MNIST_COUNTS}
+    if counts != MNIST_COUNTS:
+        return (f"{counts['train']:,} training and {counts['test']:,} test images; MNIST has "
+                f"{MNIST_COUNTS['train']:,} and {MNIST_COUNTS['test']:,}")
+    fingerprints = {role: remembered_md5(sources[role][0], f"content-{role}", lambda a=array: content_md5(a))
+                    for role, array in arrays.items()}
+    different = [role for role, md5 in fingerprints.items() if md5 != MNIST_CONTENT_MD5[role]]
+    if not different:
+        return None
+    if fingerprints["train_images"] == MNIST_CONTENT_MD5["test_images"]:
+        return "its training images are MNIST's test images, so test accuracy will not measure generalisation"
+    return f"its {', '.join(role.replace('_', ' ') for role in different)} differ from MNIST's"
+
+
+def _print_note(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def load_mnist(
@@ -238,6 +383,7 @@ def load_mnist(
     standardize: bool = False,
     mirrors: Sequence[str] | None = None,
     progress: bool = True,
+    log: Callable[[str], None] = _print_note,
 ) -> Mnist:
     """Load MNIST, downloading it into the data folder first if it is not there.
 
@@ -248,6 +394,8 @@ def load_mnist(
             (both sets, same statistics) instead of leaving pixels in [0, 1].
         mirrors: base URLs to download from (default :func:`mirrors_from_env`).
         progress: show download progress bars.
+        log: where one-line notes go (a cache file downloaded again, a folder that is not the canonical
+            MNIST); default: standard error.
 
     Returns:
         :class:`Mnist` with float32 pixels ``(N, 784)`` and int64 labels ``(N,)``.
@@ -258,11 +406,21 @@ def load_mnist(
         DataFileError: a file is corrupt (wrong magic number, truncated, counts that disagree, bad CSV).
     """
     folder = resolve_data_dir(data_dir)
+    managed = is_managed_cache(data_dir)
+    if folder.is_dir():
+        remove_stale_temporaries(folder, [name for name, _ in MNIST_FILES.values()])
     found = find_idx_files(folder)
     csv_paths = {split: folder / name for split, name in MNIST_CSV_FILES.items()}
+    csv_present = {split: p.is_file() for split, p in csv_paths.items()}
     if all(found.values()):
         paths = found
-    elif not any(found.values()) and all(p.is_file() for p in csv_paths.values()):
+    elif not any(found.values()) and any(csv_present.values()):
+        missing_csv = [str(csv_paths[split]) for split, present in csv_present.items() if not present]
+        if missing_csv:
+            raise MnistNotFoundError(
+                f"{', '.join(missing_csv)} is missing: a CSV data folder needs both {MNIST_CSV_FILES['train']} "
+                f"and {MNIST_CSV_FILES['test']} (label, then 784 pixels per line)."
+            )
         paths = None
     elif download:
         paths = download_mnist(folder, mirrors, progress=progress)
@@ -273,11 +431,20 @@ def load_mnist(
     if paths is None:
         train_x, train_y = _read_csv_pair(csv_paths["train"])
         test_x, test_y = _read_csv_pair(csv_paths["test"])
+        sources = {f"{split}_{kind}": [csv_paths[split]] for split in MNIST_COUNTS for kind in ("images", "labels")}
     else:
+        if managed:
+            paths = _verify_cache(folder, paths, mirrors, progress, log)
         train = paths["train_images"], paths["train_labels"]
         test = paths["test_images"], paths["test_labels"]
         train_x, train_y = _read_idx_pair(*train, _stamp(*train))
         test_x, test_y = _read_idx_pair(*test, _stamp(*test))
+        sources = {role: [path] for role, path in paths.items()}
+    if not managed or paths is None:
+        arrays = {"train_images": train_x, "train_labels": train_y, "test_images": test_x, "test_labels": test_y}
+        difference = _describe_difference(folder, arrays, sources)
+        if difference:
+            log(f"note: {folder} does not hold the canonical MNIST ({difference}); using it as given.")
 
     train_images = np.divide(train_x, np.float32(255), dtype=np.float32)
     test_images = np.divide(test_x, np.float32(255), dtype=np.float32)
