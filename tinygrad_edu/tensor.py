@@ -135,7 +135,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
     is linear in the size of the graph and a chain of any length works.
     """
     order: list[Tensor] = []
-    visited: set[Tensor] = set()  # tensors hash by identity, so this is the set of tensors seen
+    visited: set[int] = set()
     # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
     # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
     # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
@@ -148,15 +148,17 @@ def topological_order(root: Tensor) -> list[Tensor]:
         if inputs_finished.pop():
             order.append(tensor)
             continue
-        if tensor in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(tensor)
+        visited.add(key)
         stack.append(tensor)
         inputs_finished.append(True)
-        if tensor._op is not None:
+        op = tensor._op
+        if op is not None:
             # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
-            for parent in reversed(tensor._op.inputs):
-                if parent not in visited:
+            for parent in reversed(op.inputs):
+                if id(parent) not in visited:
                     stack.append(parent)
                     inputs_finished.append(False)
     return order
@@ -181,12 +183,12 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
             "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
         )
     root_grad = _initial_gradient(root, gradient)
-    grads: dict[Tensor, np.ndarray] = {root: root_grad}  # keyed by tensor (hashed by identity)
+    grads: dict[int, np.ndarray] = {id(root): root_grad}
     # Arrays someone else may still hold: the caller's gradient, and every gradient an op receives (add, for
     # one, passes it on unchanged). ``.grad`` must copy those; any other array it may keep as it is.
     shared = {id(root_grad)}
     for tensor in reversed(topological_order(root)):
-        grad = grads.pop(tensor, None)
+        grad = grads.pop(id(tensor), None)
         if grad is None:  # no path from this tensor to root requires a gradient
             continue
         op = tensor._op
@@ -206,8 +208,9 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
                     f"an input of shape {parent.shape}; an op's backward must return one gradient of "
                     "exactly its input's shape per input (a bug in that op's backward)."
                 )
+            key = id(parent)
             # Add, never overwrite: a tensor used twice gets one contribution per use.
-            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
+            grads[key] = grads[key] + parent_grad if key in grads else parent_grad
         yield tensor, grad
 # --8<-- [end:iter_backward]
 
