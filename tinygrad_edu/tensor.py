@@ -796,6 +796,8 @@ class Tensor:
     # -- elementwise unary ops ------------------------------------------------------------------------
     def __neg__(self) -> Tensor:
         """``-a``.  d(-a)/da = -1."""
+        if self.data.dtype.kind == "b":
+            raise TypeError("neg: -x of a bool tensor is not defined (as in PyTorch); use ~x.numpy() or 1 - x for a logical not")
 
         def backward(g: np.ndarray):
             return (-g,)
