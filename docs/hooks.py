@@ -7,11 +7,15 @@
    ``docs/generated/lesson-NN/``, which the pages show. A lesson runs again only when it or the package
    changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
 3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
-   frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider).
+   frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider),
+   and ``[[lesson-NN:name]]`` becomes a number the lesson recorded in its run (``numbers.json``).
 4. Every lesson script (percent format) becomes a Jupyter notebook on the site, ``notebooks/<script name>.ipynb``
    (made by :mod:`tinygrad_edu.notebooks`, as ``tinygrad-edu notebooks`` makes them in a clone); each lesson
    page links to its own.
-5. On the API reference pages, the reStructuredText the docstrings use inside their Google-style sections
+5. The glossary: ``docs/glossary-terms.md`` holds one ``*[term]: definition`` line per term (abbreviations,
+   appended to every page by pymdownx.snippets, so a term shows its definition on hover wherever it is used);
+   the line ``<!-- glossary -->`` of ``docs/glossary.md`` becomes the table of those definitions.
+6. On the API reference pages, the reStructuredText the docstrings use inside their Google-style sections
    (``:math:`...```, ``.. math::`` blocks, ``:class:`~pkg.Name``` cross-references) is turned into maths that
    KaTeX renders and into plain code names, instead of showing as raw markup.
 """
@@ -117,8 +121,8 @@ def _stamp(script: Path) -> str:
 
 
 def _lesson_environment() -> dict[str, str]:
-    # One BLAS thread per lesson: two lessons run at once, and oversubscribed BLAS threads crawl.
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    # Each lesson limits BLAS to one thread itself (tinygrad_edu.blas), so two can run at once.
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     # The canonical MNIST files sit in ../shared/mnist beside the project root (as in CI).
     shared_mnist = REPO.parent / "shared" / "mnist"
     if "TINYGRAD_EDU_DATA" not in env and shared_mnist.is_dir():
@@ -149,7 +153,7 @@ def run_lesson(script: Path) -> bool:
         if result.returncode != 0:
             raise PluginError(
                 f"lessons/{script.name} failed (exit {result.returncode}) while building the docs. "
-                f"Run `python lessons/{script.name} --quick` to see why. Its last output:\n"
+                f"Run `.venv/bin/python lessons/{script.name} --quick` to see why. Its last output:\n"
                 f"{(result.stdout + result.stderr)[-3000:]}"
             )
         produced = Path(workdir) / "out" / target.name
@@ -198,6 +202,22 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     return "\n".join(lines)
 
 
+# --- 3b. Numbers quoted from a lesson's run -------------------------------------------------------------
+
+# ``[[lesson-07:test_accuracy]]`` in a page: the value the lesson recorded (course.record_numbers) in its
+# quick run for this build, so a sentence and the figure beside it come from the same run.
+LESSON_NUMBER = re.compile(r"\[\[(?P<lesson>lesson-\d\d):(?P<name>\w+)\]\]")
+
+
+def lesson_number_text(match: re.Match, page: Page) -> str:
+    numbers_file = GENERATED / match["lesson"] / "numbers.json"
+    numbers = json.loads(numbers_file.read_text()) if numbers_file.is_file() else {}
+    if match["name"] not in numbers:
+        raise PluginError(f"{page.file.src_uri}: {match[0]} is not among the numbers the lesson recorded in "
+                          f"docs/generated/{match['lesson']}/numbers.json ({', '.join(numbers) or 'none'})")
+    return numbers[match["name"]]
+
+
 # --- 4. Notebooks -------------------------------------------------------------------------------------
 
 NOTEBOOKS_SITE_DIR = "notebooks"
@@ -213,18 +233,51 @@ def notebook_site_files(config: MkDocsConfig) -> list[File]:
     ]
 
 
-# --- 5. reStructuredText left in the docstrings --------------------------------------------------------
+# --- 5. The glossary ----------------------------------------------------------------------------------
+
+GLOSSARY_TERMS = DOCS / "glossary-terms.md"
+GLOSSARY_MARKER = "<!-- glossary -->"
+ABBREVIATION = re.compile(r"^\*\[(?P<term>[^\]]+)\]: (?P<definition>.+)$", re.MULTILINE)
+
+
+def glossary_markdown() -> str:
+    """A table of the glossary: one row per definition, named after its first term, with its other spellings."""
+    entries: dict[str, list[str]] = {}
+    for match in ABBREVIATION.finditer(GLOSSARY_TERMS.read_text(encoding="utf-8")):
+        entries.setdefault(match["definition"].strip(), []).append(match["term"])
+    if not entries:
+        raise PluginError(f"{GLOSSARY_TERMS} defines no term (expected lines like *[term]: definition)")
+    rows = ["| Term | Meaning |", "| --- | --- |"]
+    for definition, (term, *variants) in sorted(entries.items(), key=lambda item: item[1][0].lower()):
+        others = [v for v in variants if v.lower() != term.lower()]
+        also = f" (also {', '.join(others)})" if others else ""
+        rows.append(f"| **{term}**{also} | {definition} |")
+    return "\n".join(rows)
+
+
+# --- 6. reStructuredText left in the docstrings --------------------------------------------------------
 
 # What mkdocstrings leaves of the roles in its HTML: ``:func:<code>~tinygrad_edu.manual.forward</code>``.
 RST_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>(~?)([\w.]+)</code>")
 RST_INLINE_MATH = re.compile(r":math:<code>(.*?)</code>", re.DOTALL)
+RST_LITERAL_MARKER = re.compile(r"(?<=[^\s:.])::</p>")
 RST_MATH_BLOCK = re.compile(r"<p>\.\. math::\s*(.*?)</p>", re.DOTALL)
+
+
+ABBR_TAG = re.compile(r"<abbr\b[^>]*>(.*?)</abbr>", re.DOTALL)
+
+
+def _plain_maths(tex: str) -> str:
+    """The TeX of a docstring formula without the glossary's <abbr> tags Markdown put into its words."""
+    return ABBR_TAG.sub(r"\1", tex)
 
 
 def docstring_rst_to_html(html: str) -> str:
     """Rewrite the reStructuredText roles and maths that survive in mkdocstrings' HTML of a docstring."""
-    html = RST_MATH_BLOCK.sub(lambda m: f'<div class="arithmatex">\\[{m[1].strip()}\\]</div>', html)
-    html = RST_INLINE_MATH.sub(lambda m: f'<span class="arithmatex">\\({m[1]}\\)</span>', html)
+    html = RST_MATH_BLOCK.sub(lambda m: f'<div class="arithmatex">\\[{_plain_maths(m[1].strip())}\\]</div>', html)
+    html = RST_INLINE_MATH.sub(lambda m: f'<span class="arithmatex">\\({_plain_maths(m[1])}\\)</span>', html)
+    # "text::" before an indented block is reStructuredText for "text:" followed by a literal (code) block.
+    html = RST_LITERAL_MARKER.sub(":</p>", html)
     return RST_ROLE.sub(lambda m: f"<code>{m[2].rsplit('.', 1)[-1] if m[1] else m[2]}</code>", html)
 
 
@@ -253,4 +306,7 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if GLOSSARY_MARKER in markdown:
+        markdown = markdown.replace(GLOSSARY_MARKER, glossary_markdown())
+    markdown = LESSON_NUMBER.sub(lambda match: lesson_number_text(match, page), markdown)
     return WALKTHROUGH.sub(lambda match: walkthrough_markdown(match["folder"], page), markdown)

@@ -21,7 +21,7 @@ OUT = lesson_settings(1, "derivatives and the chain rule", out=OUT)
 import numpy as np
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.course import format_table, heading, new_figure, save_figure
+from tinygrad_edu.course import format_table, heading, new_figure, record_numbers, save_figure
 
 X0 = 0.5  # the point where we compare the three derivatives
 
@@ -91,7 +91,11 @@ central_errors = [abs(central_difference(f, X0, h) - exact) for h in steps]
 print(format_table(["h", "forward error", "central error"],
                    [[f"1e-{k}", fe, ce] for k, fe, ce in zip(range(1, 13), forward_errors, central_errors)]))
 best = int(np.argmin(central_errors))
-print(f"best central difference: h = {steps[best]:.0e}, error = {central_errors[best]:.2e}")
+relative = central_errors[best] / abs(exact)
+print(f"best central difference: h = {steps[best]:.0e}, error = {central_errors[best]:.2e} "
+      f"(relative {relative:.1e}: about {int(-np.log10(relative))} correct digits of 16)")
+record_numbers(OUT, best_h=f"{steps[best]:.0e}".replace("e-0", "e-"), best_error=f"{central_errors[best]:.1e}",
+               best_digits=str(int(-np.log10(relative))))
 print("Too large an h: truncation error. Too small an h: f(x + h) - f(x) loses its digits to rounding.")
 
 # %%
@@ -109,8 +113,8 @@ ax.loglog(steps, forward_errors, "o-", label="forward difference")
 ax.loglog(steps, central_errors, "s-", label="central difference")
 ax.set_xlabel("step h")
 ax.set_ylabel(f"|estimate - f'({X0})|")
-ax.set_title("Finite-difference error: truncation (right) vs rounding (left)")
-ax.invert_xaxis()
+ax.invert_xaxis()  # h shrinks from left to right, as in the table
+ax.set_title("Error: truncation (left, large h) vs rounding (right, small h)")
 ax.legend()
 save_figure(fig, OUT, "finite-difference-error.png")
 

@@ -3,7 +3,7 @@
 #
 # A batch of images X (N, 784) goes through Z1 = X W1 + b1, A1 = ReLU(Z1), Z2 = A1 W2 + b2,
 # P = softmax(Z2), and the loss L = mean cross-entropy. An untrained network should be unsure of every digit:
-# P close to 1/10 everywhere, L close to ln 10.
+# P near 1/10 everywhere and L near ln 10, the loss of a uniform guess; how near, the spread of its logits says.
 #
 # Then the numerics: a naive softmax, exp(z) / Σ exp(z), overflows to inf/inf = nan once a logit passes
 # about 88.7 in float32, while the log-sum-exp version (shift by the row maximum first) stays exact.
@@ -24,20 +24,16 @@ import math
 import numpy as np
 
 import tinygrad_edu.functional as F
-from tinygrad_edu import Tensor
-from tinygrad_edu.course import format_table, heading, new_figure, save_figure
+from tinygrad_edu import Tensor, manual
+from tinygrad_edu.course import format_table, heading, new_figure, record_numbers, save_figure
 
 BATCH, INPUTS, HIDDEN, CLASSES = 8, 784, 128, 10
+MANY = 1_000  # stand-in images for the average loss of the untrained network
 
 
-def make_network(rng: np.random.Generator) -> dict[str, Tensor]:
-    """W1 with He initialisation (variance 2/784, for ReLU); a small W2 so the untrained outputs are near-uniform."""
-    return {
-        "W1": Tensor(rng.standard_normal((INPUTS, HIDDEN)).astype(np.float32) * (2 / INPUTS) ** 0.5, requires_grad=True),
-        "b1": Tensor(np.zeros(HIDDEN, dtype=np.float32), requires_grad=True),
-        "W2": Tensor(rng.standard_normal((HIDDEN, CLASSES)).astype(np.float32) * 0.01, requires_grad=True),
-        "b2": Tensor(np.zeros(CLASSES, dtype=np.float32), requires_grad=True),
-    }
+def make_network(seed: int = 0) -> dict[str, Tensor]:
+    """The network every lesson uses, manual.init_params (He initialisation: Var(W) = 2 / fan_in), as Tensors."""
+    return {name: Tensor(value, requires_grad=True) for name, value in manual.init_params(HIDDEN, seed=seed).items()}
 
 
 # %% [markdown]
@@ -85,7 +81,7 @@ def stable_log_softmax(z: np.ndarray) -> np.ndarray:
 
 # %%
 rng = np.random.default_rng(0)
-params = make_network(rng)
+params = make_network(seed=0)
 X = Tensor(rng.random((BATCH, INPUTS), dtype=np.float32))  # stand-ins for 8 images, pixels in [0, 1)
 y = rng.integers(0, CLASSES, size=BATCH)
 cache = forward(params, X, y)
@@ -108,6 +104,28 @@ print(f"loss by F.cross_entropy = {cache['loss'].item():.6f}")
 print(f"loss by hand, -mean log P[n, y_n] = {by_hand:.6f}")
 print(f"ln 10 = {math.log(10):.6f}: the loss of a uniform guess")
 
+# %% [markdown]
+# The loss is above ln 10, and that is expected: the logits of an untrained network are not all equal, they
+# spread around 0 with some variance s². For logits with mean 0 and variance s², the average of
+# log Σ_j exp(z_j) - z_y is about ln 10 + (1 - 1/10) s² / 2 (a second-order Taylor expansion of log-sum-exp at
+# z = 0). He initialisation keeps s² of order 1, so the loss starts a few tenths above ln 10; a loss far above
+# it means logits far too large (try scaling W2 by 10). Averaged over many inputs:
+
+# %%
+# --8<-- [start:gap]
+X_many = Tensor(rng.random((MANY, INPUTS), dtype=np.float32))
+y_many = rng.integers(0, CLASSES, size=MANY)
+many = forward(params, X_many, y_many)
+spread = float(many["Z2"].data.var())  # s², the variance of the logits
+predicted_loss = math.log(CLASSES) + (1 - 1 / CLASSES) * spread / 2
+# --8<-- [end:gap]
+print(f"over {MANY:,} stand-in images: mean loss {many['loss'].item():.3f}, variance of the logits {spread:.3f}")
+print(f"ln 10 + (1 - 1/10) × variance / 2 = {predicted_loss:.3f}")
+print(f"mean square pixel of these stand-ins: {float(np.mean(X_many.data ** 2)):.3f} (uniform pixels: 1/3; MNIST's "
+      "are mostly dark, so on real digits the logits spread less and the loss starts closer to ln 10)")
+record_numbers(OUT, loss_batch=f"{cache['loss'].item():.3f}", loss_many=f"{many['loss'].item():.3f}",
+               logit_variance=f"{spread:.3f}", predicted_loss=f"{predicted_loss:.3f}")
+
 # %%
 fig, (relu_ax, bar_ax) = new_figure(1, 2, width=9.0, height=3.4)
 z = np.linspace(-3, 3, 200)
@@ -121,7 +139,7 @@ bar_ax.axhline(0.1, color="grey", linestyle=":", label="uniform, 1/10")
 bar_ax.set_xticks(range(CLASSES))
 bar_ax.set_xlabel("digit")
 bar_ax.set_ylabel("P")
-bar_ax.set_title("softmax output for one input, untrained")
+bar_ax.set_title("untrained: softmax output for one input")
 bar_ax.legend()
 save_figure(fig, OUT, "relu-and-softmax.png")
 
@@ -149,15 +167,25 @@ print(f"loss of class 1 for logits {small}: naive -log(softmax) = {naive_nll}, l
 print(f"F.cross_entropy on logits {logits}, label 0: {F.cross_entropy(Tensor(logits.reshape(1, 3)), [0]).item():.6f}")
 
 # %%
-scales = np.linspace(1, 60, 300)
+# Every logit in float32, as in the network: a float64 scale would promote them to float64, which overflows
+# only past 709.8, and the naive curve would never break on this plot.
+scales = np.linspace(1, 60, 300, dtype=np.float32)
 base = np.array([1.0, 1.5, 2.0], dtype=np.float32)  # the largest logit is 2 × scale
+largest_logit = 2 * scales
 with np.errstate(over="ignore", invalid="ignore"):
-    naive_max = [naive_softmax(base * s).max() for s in scales]
-stable_max = [stable_softmax(base * s).max() for s in scales]
+    naive_max = np.array([naive_softmax(base * s).max() for s in scales])
+stable_max = np.array([stable_softmax(base * s).max() for s in scales])
+overflow_at = float(np.log(np.finfo(np.float32).max))  # exp(88.72...) is the largest float32
+broken = np.isnan(naive_max)
+print(f"naive float32 softmax over the plot: finite up to a largest logit of {largest_logit[~broken].max():.2f}, "
+      f"nan from {largest_logit[broken].min():.2f} on ({broken.sum()} of {len(scales)} points, every one past "
+      f"{overflow_at:.2f}: {bool(np.all(broken == (largest_logit > overflow_at)))}); stable finite everywhere: "
+      f"{bool(np.all(np.isfinite(stable_max)))}")
 fig, ax = new_figure()
-ax.plot(2 * scales, stable_max, linewidth=3, alpha=0.5, label="stable softmax")
-ax.plot(2 * scales, naive_max, "--", label="naive softmax (nan once exp overflows)")
-ax.axvline(np.log(np.finfo(np.float32).max), color="grey", linestyle=":", label="float32 exp overflows (88.7)")
+ax.plot(largest_logit, stable_max, linewidth=3, alpha=0.5, label="stable softmax")
+ax.plot(largest_logit, naive_max, "--", label="naive softmax (nan once exp overflows)")
+ax.axvline(overflow_at, color="grey", linestyle=":", label=f"float32 exp overflows ({overflow_at:.1f})")
+ax.axvspan(overflow_at, largest_logit.max(), color="red", alpha=0.08, label="naive softmax: nan (not drawn)")
 ax.set_xlabel("largest logit")
 ax.set_ylabel("largest probability")
 ax.set_ylim(0.3, 1.05)

@@ -24,7 +24,7 @@ import numpy as np
 
 from tinygrad_edu import manual
 from tinygrad_edu.compare import BUGS, autodiff_gradients, compare_gradients
-from tinygrad_edu.course import format_table, heading, new_figure, save_figure
+from tinygrad_edu.course import format_table, heading, new_figure, record_numbers, save_figure
 from tinygrad_edu.data import load_mnist
 
 BATCH, HIDDEN = 32, 128
@@ -57,6 +57,11 @@ worst_rel = max(row.rel_error for row in comparison)
 worst_fd = max(max(row.fd_error, row.fd_error_autodiff) for row in comparison)
 print(f"worst relative error, manual vs autodiff: {worst_rel:.2e}")
 print(f"worst error against finite differences: {worst_fd:.2e}")
+fd_errors = [error for row in comparison for error in (row.fd_error, row.fd_error_autodiff)]
+print(f"errors against finite differences (relative to each gradient's largest entry): "
+      f"{min(fd_errors):.1e} to {max(fd_errors):.1e}")
+record_numbers(OUT, loss=f"{cache['loss']:.3f}", worst_rel=f"{worst_rel:.0e}", fd_min=f"{min(fd_errors):.1e}",
+               fd_max=f"{max(fd_errors):.1e}")
 
 # %% [markdown]
 # ## The bug hunt

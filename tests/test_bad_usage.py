@@ -156,7 +156,7 @@ def random_params(hidden: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
 def materials(tmp_path_factory) -> dict[str, str]:
     """The files the rows' placeholders name, built once."""
     tmp = tmp_path_factory.mktemp("bad-usage")
-    m: dict[str, Path] = {"tmp": tmp, "missing": tmp / "no-such-folder"}
+    m: dict[str, Path] = {"tmp": tmp, "missing": tmp / "no-such-folder", "lessons": PROJECT_ROOT / "lessons"}
     m["file"] = tmp / "notes.txt"
     m["file"].write_text("just some text\n")
     m["foreign_out"] = tmp / "foreign-out"

@@ -287,3 +287,83 @@ def test_finite_differences_stay_accurate_for_large_batches():
     comparison = compare_gradients(manual.init_params(10, dtype=np.float64), x, y)
     assert comparison.passed, str(comparison)
     assert all(comparison[name].fd_error < 1e-7 for name in ("dZ2", "dA1", "dZ1"))
+
+
+# -- compare --backward: the student's own backward ---------------------------------------------------------
+def _student_file(tmp_path, replace: dict[str, str] | None = None, name: str = "mine.py"):
+    """A backward written by a student: manual.backward's seven lines, with some lines replaced."""
+    from tinygrad_edu.exercises import get
+
+    text = get("network-backprop").solution()
+    for starts, new in (replace or {}).items():
+        text = re.sub(rf"^(\s*){re.escape(starts)}.*$", lambda m: m.group(1) + new, text, flags=re.MULTILINE)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _compare(capsys, *args):
+    from tinygrad_edu.cli import main
+
+    code = main(["compare", "--hidden", "10", "--batch-size", "16", "--color", "never", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _failing_lines(out: str) -> list[str]:
+    section = out.split("Each line on its own")[1].split("In the chain")[0]
+    return re.findall(r"^(d\w+)\s+FAIL", section, flags=re.MULTILINE)
+
+
+def test_compare_backward_correct_file_passes(tmp_path, capsys):
+    code, out, _ = _compare(capsys, "--backward", str(_student_file(tmp_path)))
+    assert code == 0, out
+    assert _failing_lines(out) == [] and "all 7 gradients agree" in out
+
+
+def test_compare_backward_names_the_missing_1_over_n(tmp_path, capsys):
+    path = _student_file(tmp_path, {"dZ2 = ": "dZ2 = P - Y"})
+    code, out, _ = _compare(capsys, "--backward", f"{path}:backward")
+    assert code == 1
+    assert _failing_lines(out) == ["dZ2"]
+    flat = " ".join(out.split())
+    assert "your dZ2 is exactly 16 times too large: the loss is a mean over the batch of 16, so it needs the 1/N" in flat
+    assert "'forgot-1/N'" in flat
+
+
+@pytest.mark.parametrize("line, new", [("dW1 = ", "dW1 = X.T @ dZ1 * 2"), ("dZ1 = ", "dZ1 = dA1 * Z1")])
+def test_compare_backward_one_wrong_line_fails_only_its_row(tmp_path, capsys, line, new):
+    code, out, _ = _compare(capsys, "--backward", str(_student_file(tmp_path, {line: new})))
+    assert code == 1
+    assert _failing_lines(out) == [line.split()[0]]
+
+
+def test_compare_gradients_with_a_partial_backward():
+    params = manual.init_params(10, dtype=np.float64)
+    x, y = batch(6)
+
+    def backward(params, cache, y):
+        full = manual.backward(params, cache, y)
+        return {name: full[name] for name in ("dZ2", "dW2", "db2")}
+
+    comparison = compare_gradients(params, x, y, backward=backward)
+    assert comparison.failed == ["dA1", "dZ1", "dW1", "db1"]
+    assert comparison["dW1"].problem == "not written yet"
+    assert [line.status for line in comparison.lines] == ["pass"] * 3 + ["not written yet"] * 4
+    assert "dW1: not written yet" in format_table(comparison)
+
+
+def test_compare_backward_bad_usage_and_broken_files(tmp_path, capsys):
+    good = _student_file(tmp_path)
+    code, _, err = _compare(capsys, "--backward", str(tmp_path / "missing.py"))
+    assert code == 2 and "no such file" in err
+    code, _, err = _compare(capsys, "--backward", f"{good}:backprop")
+    assert code == 2 and "has no function backprop(); it defines: backward" in err
+    code, _, err = _compare(capsys, "--backward", str(good), "--inject-bug", "forgot-1/N")
+    assert code == 2
+    broken = _student_file(tmp_path, {"dW2 = ": "dW2 = A1.T @@ dZ2"}, name="broken.py")
+    code, out, err = _compare(capsys, "--backward", str(broken))
+    assert code == 1 and f"{broken}:" in err and "SyntaxError" in err and "Traceback" not in out + err
+    raising = _student_file(tmp_path, {"dA1 = ": "dA1 = dZ2 @ X"}, name="raising.py")
+    code, out, _ = _compare(capsys, "--backward", str(raising), "--hidden", "10")
+    assert code == 1 and f"{raising}:" in out and "ValueError" in out and "Traceback" not in out

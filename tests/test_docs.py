@@ -12,11 +12,13 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from html import escape as html_escape
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -36,6 +38,9 @@ LOCAL_HOST = "127.0.0.1"
 # Pages whose figures include a computation graph drawn by Graphviz (an SVG image).
 GRAPH_PAGES = ("lessons/02-computation-graph/", "lessons/06-network-graph/")
 WALKTHROUGH_PAGE = "lessons/06-network-graph/"
+ACCUMULATION_PAGE = "lessons/02-computation-graph/"
+# API pages whose module docstrings hold doctest examples (>>>).
+DOCTEST_PAGES = ("api/manual/", "api/tensor/", "api/viz/", "api/gradcheck/", "api/compare/", "api/course/")
 
 
 def lesson_pages() -> list[str]:
@@ -68,7 +73,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Pat
 
 
 def test_build_is_strict_and_complete(built_site: Path) -> None:
-    for page in ["", "derivations/", "api/", *lesson_pages()]:
+    for page in ["", "derivations/", "glossary/", "api/", *lesson_pages()]:
         assert (built_site / page / "index.html").is_file(), f"page {page or 'home'} missing from the site"
     # KaTeX and its fonts are shipped inside the site, never fetched from a CDN.
     katex = built_site / "assets" / "katex"
@@ -151,6 +156,22 @@ class Visit:
             "images => images.map(i => ({src: i.getAttribute('src'), width: i.naturalWidth, hidden: !!i.closest('[hidden]')}))",
         )
 
+    def wide_display_maths(self) -> list[str]:
+        """The display equations wider than the text column they sit in (they would be cut off or scroll)."""
+        return self.page.eval_on_selector_all(
+            "article .katex-display",
+            """displays => displays.filter(d => d.querySelector('.katex').scrollWidth > d.clientWidth + 1)
+                .map(d => `${d.querySelector('.katex').scrollWidth} px in ${d.clientWidth} px: ${d.textContent.slice(0, 60)}`)""",
+        )
+
+    def doctest_prose(self) -> list[str]:
+        """Docstring examples (``>>>``) rendered as text instead of code blocks."""
+        return self.page.eval_on_selector_all(
+            "article p, article blockquote, article li",
+            "nodes => nodes.filter(n => n.textContent.includes('>>>') || n.closest('blockquote blockquote'))"
+            ".map(n => n.textContent.slice(0, 80))",
+        )
+
     def screenshot(self, name: str) -> None:
         folder = os.environ.get("TINYGRAD_EDU_SCREENSHOTS")
         if folder:
@@ -189,13 +210,15 @@ def test_lesson_page_in_browser(visit, path: str) -> None:
         assert graphs, "no graph SVG displayed"
     # The code shown is included from the lesson script (a code block with a copy button).
     assert page.page.locator("article .highlight code").count() > 0
+    # At 1280 px every display equation fits the text column (long ones are split into aligned lines).
+    assert page.wide_display_maths() == []
 
 
 def api_pages() -> list[str]:
     return sorted(f"api/{p.stem}/" for p in (REPO / "docs" / "api").glob("*.md") if p.stem != "index")
 
 
-@pytest.mark.parametrize("path", ["", "lessons/", "derivations/", "api/", *api_pages()])
+@pytest.mark.parametrize("path", ["", "lessons/", "derivations/", "glossary/", "api/", *api_pages()])
 def test_other_pages_in_browser(visit, path: str) -> None:
     page = visit(path)
     page.screenshot(path)
@@ -203,7 +226,13 @@ def test_other_pages_in_browser(visit, path: str) -> None:
     assert page.page.locator(".katex-error").count() == 0
     if path == "derivations/":
         assert page.page.locator(".arithmatex .katex").count() > 30
+    assert page.wide_display_maths() == []
     if path in api_pages():
+        # Doctest examples are code blocks (docs/griffe_examples.py), not nested blockquotes of run-on text.
+        assert page.doctest_prose() == []
+        if path in DOCTEST_PAGES:
+            examples = page.page.eval_on_selector_all("article pre code", "codes => codes.filter(c => c.textContent.includes('>>> ')).length")
+            assert examples > 0, "the module's docstring examples are not shown as code"
         assert page.page.locator(".doc-heading").count() > 3, "no API entries generated from the docstrings"
         # The docstrings' reStructuredText roles are rewritten (docs/hooks.py), not shown raw.
         text = page.page.inner_text("article")
@@ -248,6 +277,66 @@ def test_walkthrough_steps_through_frames(visit) -> None:
     page.assert_clean()
 
 
+# The labels of the graph node drawn for the tensor named x, in the frame shown (the frames are SVG images).
+X_NODE_LABEL = """async () => {
+    const src = document.querySelector('.walkthrough-frame:not([hidden]) img').src;
+    const svg = new DOMParser().parseFromString(await (await fetch(src)).text(), 'image/svg+xml');
+    for (const node of svg.querySelectorAll('g.node')) {
+        const lines = Array.from(node.querySelectorAll('text')).map(t => t.textContent);
+        if (lines[0] === 'x') return lines.join(' | ');
+    }
+    return null;
+}"""
+
+
+def test_walkthrough_shows_partial_gradients_as_they_accumulate(visit) -> None:
+    """Lesson 2, L = (x y)(x + y) at x = 3, y = 2: x's gradient has two terms, 6 through v = x + y and 10
+    through u = x y. The stepper must show the partial sum 6, marked partial, before the complete 16."""
+    page = visit(ACCUMULATION_PAGE)
+    total = int(page.page.locator(".walkthrough-counter").inner_text().rsplit(" ", 1)[1])
+    labels = []
+    for step in range(total):
+        labels.append(page.page.evaluate(X_NODE_LABEL))
+        if step < total - 1:
+            page.page.click(".walkthrough-next")
+    partial = [i for i, label in enumerate(labels) if label and "partial grad (1 of 2 uses) 6" in label]
+    complete = [i for i, label in enumerate(labels) if label and label.endswith("grad 16")]
+    assert partial and complete, labels
+    assert max(partial) < min(complete), labels
+    assert labels[0] is not None and "grad" not in labels[0], "x has no gradient before any rule reached it"
+    page.assert_clean()
+
+
+def test_walkthrough_controls_stay_in_view(visit) -> None:
+    """Lesson 6's frames are taller than a screen: scrolled to a frame's bottom, Next is still on screen."""
+    page = visit(WALKTHROUGH_PAGE)
+    page.page.click(".walkthrough-next")
+    frame = page.page.locator(".walkthrough-frame:not([hidden]) img")
+    assert frame.bounding_box()["height"] > page.page.viewport_size["height"], "the frame fits a screen: nothing to test"
+    frame.evaluate("image => image.scrollIntoView({block: 'end'})")
+    page.page.wait_for_timeout(200)
+    box = page.page.locator(".walkthrough-next").bounding_box()
+    viewport = page.page.viewport_size
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], box
+    page.page.click(".walkthrough-next")  # clickable where it is
+    assert page.page.locator(".walkthrough-counter").inner_text().startswith("Step 3 of ")
+
+
+def test_glossary_terms_show_their_definition(visit) -> None:
+    page = visit("derivations/")
+    titles = page.page.eval_on_selector_all("article abbr", "terms => terms.map(t => [t.textContent, t.title])")
+    terms = {term: title for term, title in titles}
+    assert "Jacobian" in terms and "vector-Jacobian product" in terms, sorted(terms)
+    assert terms["Jacobian"].startswith("The matrix of every partial derivative")
+    # No glossary markup inside the maths (KaTeX renders it; a stray tag would be a parse error).
+    assert page.page.locator(".arithmatex abbr").count() == 0
+    glossary = visit("glossary/")
+    rows = glossary.page.locator("article table tbody tr")
+    assert rows.count() >= 20
+    assert "reverse mode" in glossary.page.inner_text("article table").lower()
+    glossary.assert_clean()
+
+
 def test_palette_toggle_switches_to_dark(visit) -> None:
     page = visit("")
     before = page.page.get_attribute("body", "data-md-color-scheme")
@@ -272,11 +361,13 @@ def test_docstring_rst_becomes_maths_and_names() -> None:
     html = (
         "<p>See :class:<code>~tinygrad_edu.tensor.Tensor</code> and :func:<code>tinygrad_edu.manual.forward</code>;"
         " the loss is :math:<code>-\\log p_y</code>.</p>\n<p>.. math::\n    L = \\frac{1}{N}</p>"
+        "\n<p>one example per row::</p>"
     )
     assert hooks.docstring_rst_to_html(html) == (
         "<p>See <code>Tensor</code> and <code>tinygrad_edu.manual.forward</code>;"
         ' the loss is <span class="arithmatex">\\(-\\log p_y\\)</span>.</p>\n'
         '<div class="arithmatex">\\[L = \\frac{1}{N}\\]</div>'
+        "\n<p>one example per row:</p>"
     )
 
 
@@ -317,3 +408,17 @@ def test_notebook_downloads_from_its_lesson_page(visit) -> None:
     notebook = json.loads(Path(download.path()).read_text(encoding="utf-8"))
     assert notebook["nbformat"] == 4 and notebook["metadata"]["kernelspec"]["name"] == "python3"
     page.assert_clean()
+
+
+def test_pages_quote_the_numbers_of_the_build_s_own_runs(built_site: Path) -> None:
+    """``[[lesson-NN:name]]`` on a page becomes the number that lesson recorded in the build's run."""
+    placeholder = re.compile(r"\[\[(lesson-\d\d):(\w+)\]\]")
+    quoted = 0
+    for page in sorted((REPO / "docs" / "lessons").glob("[0-9][0-9]-*.md")):
+        html = (built_site / "lessons" / page.stem / "index.html").read_text(encoding="utf-8")
+        assert "[[lesson-" not in html, f"{page.name}: a number placeholder was left on the page"
+        for lesson, name in placeholder.findall(page.read_text()):
+            numbers = json.loads((REPO / "docs" / "generated" / lesson / "numbers.json").read_text())
+            assert html_escape(numbers[name]) in html, f"{page.name}: {lesson}:{name} = {numbers[name]!r} not shown"
+            quoted += 1
+    assert quoted >= 40  # lessons 1, 4, 5, 7 and 8 quote their runs

@@ -29,6 +29,7 @@ MNIST_TRAIN_SIZE = 60_000  # the largest sensible batch: the whole of MNIST's tr
 # name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("tinygrad_edu.compare", "Compare the hand-derived backprop with autodiff and finite differences, gradient by gradient."),
+    "exercise": ("tinygrad_edu.exercises.command", "Exercises: write the gradients yourself; check them and see the likely mistake."),
     "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
     "train": ("tinygrad_edu.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
     "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),

@@ -318,14 +318,21 @@ class Comparison:
     fd_tol: float
     fd_points: int
     bug: str | None = None
+    source: str | None = None  # where the student's backward came from, when one was compared
+    lines: list[Any] | None = None  # with a student's backward: each line checked on its own (exercises.report.ItemResult)
 
     @property
     def loss_ok(self) -> bool:
         return abs(self.loss_manual - self.loss_autodiff) <= self.rel_tol * max(abs(self.loss_autodiff), 1.0)
 
     @property
-    def passed(self) -> bool:
+    def passed_chain(self) -> bool:
+        """The gradients as computed (each from the ones before it) all agree, and so do the losses."""
         return self.loss_ok and all(row.passed for row in self.rows)
+
+    @property
+    def passed(self) -> bool:
+        return self.passed_chain and all(line.passed for line in self.lines or [])
 
     @property
     def failed(self) -> list[str]:
@@ -348,6 +355,7 @@ def compare_gradients(
     y: Any,
     *,
     bug: str | Bug | None = None,
+    backward: Callable[..., dict[str, Any]] | None = None,
     fd_points: int = 5,
     seed: int = 0,
     rel_tol: float | None = None,
@@ -360,6 +368,10 @@ def compare_gradients(
         x: images ``(N, 784)``.
         y: integer labels ``(N,)`` in 0..9.
         bug: a bug to swap into the hand-derived backward (a name from ``BUGS`` or a :class:`Bug`), or None.
+        backward: your own backward instead of :func:`tinygrad_edu.manual.backward`, with its signature
+            ``backward(params, cache, y)``, returning a dict of gradients named as in ``manual.GRAD_NAMES``
+            (those it leaves out are reported "not written yet"). Each of its lines is also checked on its
+            own, fed the correct upstream gradients, and a failing line is diagnosed (``.lines``).
         fd_points: random coordinates per tensor checked by finite differences (in float64). The coordinate
             where manual and autodiff disagree most is checked too, so finite differences settle who is right.
         seed: picks those coordinates.
@@ -379,13 +391,20 @@ def compare_gradients(
     ['dZ1', 'dW1', 'db1']
     """
     X, y = manual.check_inputs("compare_gradients", params, x, y)
+    if bug is not None and backward is not None:
+        raise manual.InputError("compare_gradients: give bug or backward, not both")
     bug = None if bug is None else _get_bug(bug)
     dtype = X.dtype
     rel_tol = REL_TOLERANCE[dtype] if rel_tol is None else rel_tol
     fd_tol = FD_TOLERANCE[dtype] if fd_tol is None else fd_tol
 
     cache = manual.forward(params, X, y)
-    if bug is None:
+    lines = None
+    if backward is not None:
+        from tinygrad_edu.exercises.checks.network_backprop import student_gradients
+
+        hand, errors, lines = student_gradients(backward, params, cache, y)
+    elif bug is None:
         hand, errors = manual.backward(params, cache, y), {}
     else:
         hand, errors = student_backward(params, cache, y, bug)
@@ -418,7 +437,15 @@ def compare_gradients(
         fd_tol=fd_tol,
         fd_points=fd_points,
         bug=None if bug is None else bug.name,
+        source=None if backward is None else _describe(backward),
+        lines=lines,
     )
+
+
+def _describe(function: Callable[..., Any]) -> str:
+    code = getattr(function, "__code__", None)
+    name = getattr(function, "__name__", "backward")
+    return f"{name} in {code.co_filename}" if code is not None else name
 
 
 def _row(
@@ -515,6 +542,12 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
         return "  ".join(cells).rstrip()
 
     lines = [paint(line(header), "bold")]
+    isolated = []
+    if c.lines is not None:
+        from tinygrad_edu.exercises.report import format_items
+
+        isolated = ["Each line on its own, fed the correct upstream gradients:", *format_items(c.lines), "",
+                    "In the chain (each of your gradients computed from yours before it):"]
     for row, cells in zip(c.rows, body):
         text = line(cells)
         if row.passed:
@@ -523,11 +556,13 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
             lines.append(paint(text, "red"))
     loss_diff = abs(c.loss_manual - c.loss_autodiff)
     loss_line = f"loss: manual {c.loss_manual:.12g}, autodiff {c.loss_autodiff:.12g} (|diff| {loss_diff:.1e})"
-    out = [loss_line if c.loss_ok else paint(loss_line + "  FAIL", "red"), "", *lines, ""]
+    out = [*isolated, loss_line if c.loss_ok else paint(loss_line + "  FAIL", "red"), "", *lines, ""]
     for row in c.rows:
         if row.problem and (row.manual_shape != row.shape or not row.fd_error_autodiff <= c.fd_tol):
             out.append(paint(_wrap(f"{row.name}: {row.problem}"), "red"))  # what the numbers cannot say
     hand = "manual.backward" if c.bug is None else f"backward with the bug {c.bug!r}"
+    if c.source is not None:
+        hand = f"your {c.source}"
     if out[-1]:
         out.append("")
     legend = [
@@ -538,9 +573,14 @@ def format_table(comparison: Comparison, color: bool = False) -> str:
     ]
     out.extend(paint(_wrap(text), "dim") for text in legend)
     failed = c.failed
+    failed_lines = [line.item for line in c.lines or [] if not line.passed]
     if c.passed:
         verdict = f"all {len(c.rows)} gradients agree: the hand-derived backprop matches autodiff"
         out.append(paint(verdict, "green", "bold"))
+    elif c.lines is not None:
+        verdict = (f"{len(failed_lines)} of {len(c.lines)} lines FAIL on their own: {', '.join(failed_lines) or 'none'}; "
+                   f"in the chain {len(failed)} of {len(c.rows)} FAIL: {', '.join(failed) or 'none'}")
+        out.append(paint(_wrap(verdict), "red", "bold"))
     else:
         verdict = f"{len(failed)} of {len(c.rows)} gradients FAIL: {', '.join(failed) or 'loss'}"
         out.append(paint(verdict, "red", "bold"))
@@ -587,6 +627,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         choices=list(BUGS),
         help="swap a known student mistake into the hand-derived backward (see --list-bugs)",
+    )
+    parser.add_argument(
+        "--backward",
+        metavar="FILE[:FUNCTION]",
+        help="compare YOUR backward instead: FUNCTION (default backward) of the Python file FILE, with manual.backward's "
+        "signature backward(params, cache, y) returning a dict of dZ2 dW2 db2 dA1 dZ1 dW1 db1; each line is also "
+        "checked on its own and a failing one is diagnosed",
     )
     parser.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
     parser.add_argument(
@@ -637,10 +684,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {bug.name:<{width}}  {bug.summary}")
         return 0
     color = use_color(sys.stdout, args.color)
+    backward = None
+    if args.backward is not None:
+        if args.inject_bug:
+            print("tinygrad-edu compare: error: give --backward or --inject-bug, not both", file=sys.stderr)
+            return 2
+        backward, code = _load_backward(args.backward)
+        if backward is None:
+            return code
     try:
         x, y, source = _batch(args)
         params = manual.init_params(args.hidden, seed=args.seed, dtype=np.dtype(args.dtype))
-        comparison = compare_gradients(params, x, y, bug=args.inject_bug, fd_points=args.fd_points, seed=args.seed)
+        comparison = compare_gradients(
+            params, x, y, bug=args.inject_bug, backward=backward, fd_points=args.fd_points, seed=args.seed
+        )
     except (TinygradEduError, OSError) as error:
         print(f"tinygrad-edu compare: error: {error}", file=sys.stderr)
         return 2
@@ -651,6 +708,38 @@ def run(args: argparse.Namespace) -> int:
         bug = BUGS[args.inject_bug]
         print(_wrap(f"injected bug {bug.name!r}: {bug.summary}"))
         print(_wrap(bug.explanation, indent="  "))
+    if backward is not None:
+        print(_wrap(f"your backward: {comparison.source}"))
     print()
     print(format_table(comparison, color=color))
     return 0 if comparison.passed else 1
+
+
+def _load_backward(spec: str) -> tuple[Callable[..., Any] | None, int]:
+    """The student's function from ``FILE[:FUNCTION]``; on failure None and the exit code, the reason printed.
+
+    A file that does not exist or a function it lacks is bad usage (2); a file that fails to load (their syntax
+    error, their exception) is reported against their line (1).
+    """
+    from tinygrad_edu.exercises.student import StudentFileError, load_file
+
+    path, _, function = spec.rpartition(":")
+    if not path or not function.isidentifier():  # no ":FUNCTION" (a colon may be part of the path)
+        path, function = spec, "backward"
+    if not os.path.isfile(path):
+        print(f"tinygrad-edu compare: error: --backward {path}: no such file "
+              "(give the path of your Python file, e.g. --backward my_backward.py:backward)", file=sys.stderr)
+        return None, 2
+    try:
+        module = load_file(path)
+    except StudentFileError as error:
+        print(f"tinygrad-edu compare: your file does not load: {error}", file=sys.stderr)
+        return None, 1
+    found = getattr(module, function, None)
+    if not callable(found):
+        defined = sorted(name for name, value in vars(module).items()
+                         if callable(value) and getattr(value, "__module__", None) == module.__name__)
+        listing = f"; it defines: {', '.join(defined)}" if defined else ""
+        print(f"tinygrad-edu compare: error: {path} has no function {function}(){listing}", file=sys.stderr)
+        return None, 2
+    return found, 0

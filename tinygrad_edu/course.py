@@ -11,6 +11,10 @@ and prints where the lesson's figures go:
   with it).
 
 :func:`save_figure` saves a figure and prints its path; in a notebook it also shows the figure inline.
+Every lesson runs NumPy's BLAS on one thread (:func:`tinygrad_edu.blas.blas_threads`: measured faster for these
+small matrices, and steady on a busy machine), and may record the numbers it printed with
+:func:`record_numbers`, for the site to quote.
+
 matplotlib is imported inside :func:`new_figure`, so a lesson that draws nothing does not pay for it.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -27,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import cli
+from tinygrad_edu.atomic import atomic_write
+from tinygrad_edu.blas import blas_threads
 from tinygrad_edu.cli import OutputFolderError, prepare_output_folder
 from tinygrad_edu.errors import TinygradEduError, UsageError
 
@@ -108,6 +115,7 @@ def lesson_settings(number: int, description: str, **settings: Any) -> Any:
             prepare_output_folder(values["out"])
         except OutputFolderError as error:
             refuse("out", str(error))
+    blas_threads()
     print(f"Lesson {number}: {description}")
     if "out" in values:
         print(f"Figures and files go to {display_path(values['out'])}/")
@@ -246,3 +254,25 @@ def graphviz_optional() -> Iterator[None]:
         _graphviz_help_shown = True
         sys.stdout.flush()
         print(message, file=sys.stderr)
+
+
+NUMBERS_FILE = "numbers.json"
+
+
+def record_numbers(out_dir: str | os.PathLike[str], **numbers: str) -> Path:
+    """Add ``numbers`` (already formatted, as the lesson printed them) to ``out_dir/numbers.json``.
+
+    The site quotes a lesson's numbers from this file (``[[lesson-07:test_accuracy]]`` in a page), so the
+    sentence and the figure beside it come from the same run.
+
+    >>> import tempfile; folder = tempfile.mkdtemp()
+    >>> path = record_numbers(folder, accuracy="97.1%")
+    >>> json.loads(path.read_text())
+    {'accuracy': '97.1%'}
+    """
+    path = Path(out_dir) / NUMBERS_FILE
+    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    recorded.update({name: str(value) for name, value in numbers.items()})
+    with atomic_write(path) as f:
+        f.write((json.dumps(recorded, indent=2) + "\n").encode())
+    return path

@@ -63,9 +63,11 @@ def cross_entropy(logits: ArrayLike, targets: ArrayLike) -> Tensor:
 
     With logits ``Z`` of shape ``(N, C)``, probabilities ``P = softmax(Z)`` row by row and one-hot targets ``Y``:
 
-    .. math:: L = -\\frac{1}{N} \\sum_{n} \\sum_{c} Y_{nc} \\log P_{nc},
-              \\qquad \\frac{\\partial L}{\\partial Z} = \\frac{P \\odot \\textstyle\\sum_c Y_{nc} - Y}{N}
-              = \\frac{P - Y}{N} \\text{ when each row of } Y \\text{ sums to 1.}
+    .. math:: \\begin{aligned}
+              L &= -\\frac{1}{N} \\sum_{n} \\sum_{c} Y_{nc} \\log P_{nc}, \\cr
+              \\frac{\\partial L}{\\partial Z_{nc}} &= \\frac{P_{nc} \\sum_{c'} Y_{nc'} - Y_{nc}}{N}
+              = \\frac{P_{nc} - Y_{nc}}{N} \\text{ when each row of } Y \\text{ sums to 1.}
+              \\end{aligned}
 
     ``log P`` is computed as ``Z - logsumexp(Z)`` (shifted by the row maximum), so logits of size 1e4 give
     a finite loss.

@@ -31,10 +31,16 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng: np.random.Gene
                 dtype: Any = np.float32) -> np.ndarray:
     r"""Draw a ``(fan_in, fan_out)`` weight matrix.
 
-    * ``"he"`` (Kaiming): :math:`\mathcal{N}(0, 2/\text{fan\_in})`; keeps the activations' variance
-      constant through ReLU layers (half the units are zeroed, hence the 2).
+    A pre-activation has :math:`\mathrm{Var}(z_l) = \text{fan\_in}\, \mathrm{Var}(W_l)\, \mathbb{E}[a_{l-1}^2]`,
+    with :math:`\mathbb{E}[a_{l-1}^2]` the second moment of the layer's inputs (the derivations page).
+
+    * ``"he"`` (Kaiming): :math:`\mathcal{N}(0, 2/\text{fan\_in})`; for a layer whose inputs are ReLU outputs,
+      which keep half of the previous pre-activation's variance (:math:`\mathbb{E}[\mathrm{relu}(z)^2] = \mathrm{Var}(z)/2`,
+      hence the 2). On a first layer fed with pixels the 2 is a convention, not a consequence.
     * ``"xavier"`` (Glorot): :math:`\mathcal{N}(0, 2/(\text{fan\_in}+\text{fan\_out}))`; for tanh/sigmoid.
-    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; for linear or SELU-like layers.
+    * ``"lecun"``: :math:`\mathcal{N}(0, 1/\text{fan\_in})`; keeps :math:`\mathrm{Var}(z) = \mathbb{E}[a^2]`,
+      for linear or tanh units (LeCun et al., 1998;
+      SELU networks use it too).
     * ``"uniform"``: :math:`U(-0.1, 0.1)` whatever the layer size: the naive choice, to compare against.
 
     The values are drawn in float64 and rounded to ``dtype``, exactly as

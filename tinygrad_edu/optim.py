@@ -120,9 +120,11 @@ class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum and L2 weight decay (PyTorch's formulas).
 
     .. math::
-        g \leftarrow g + \lambda\, \theta, \qquad
-        v \leftarrow \mu\, v + g, \qquad
-        \theta \leftarrow \theta - \eta\, v \quad (\text{plain SGD: } \theta \leftarrow \theta - \eta\, g)
+        \begin{aligned}
+        g &\leftarrow g + \lambda\, \theta, \cr
+        v &\leftarrow \mu\, v + g, \cr
+        \theta &\leftarrow \theta - \eta\, v \qquad (\text{plain SGD, } \mu = 0\text{: } \theta \leftarrow \theta - \eta\, g)
+        \end{aligned}
 
     Args:
         params: Tensors or arrays (see :class:`Optimizer`).
@@ -158,10 +160,16 @@ class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015), with bias correction, as in PyTorch.
 
     .. math::
-        m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \\
-        \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t} \cdot
-            \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+        \begin{aligned}
+        m &\leftarrow \beta_1 m + (1-\beta_1)\, g, & \hat m &= m / (1 - \beta_1^t), \cr
+        v &\leftarrow \beta_2 v + (1-\beta_2)\, g^2, & \hat v &= v / (1 - \beta_2^t), \cr
+        \theta &\leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)
+        \end{aligned}
 
+    :math:`t = 1, 2, \dots` counts the steps, :math:`g` is the gradient, squares and roots are taken
+    coordinate by coordinate. :math:`m` and :math:`v` are moving averages of the gradient and of its square
+    (second moment), started at zero; :math:`\hat m` and :math:`\hat v` ("m-hat", "v-hat") correct their bias
+    towards zero in the first steps (:math:`\hat m = g` after one step).
     Args:
         params: Tensors or arrays (see :class:`Optimizer`).
         lr: learning rate :math:`\eta` (1e-3 is the usual start).

@@ -5,14 +5,18 @@ Two engines compute the gradients, the same optimizer code applies them:
 * ``autodiff``: :class:`tinygrad_edu.nn.MLP` and ``F.cross_entropy``, gradients from ``loss.backward()``;
 * ``manual``: :mod:`tinygrad_edu.manual`, the backprop formulas derived by hand, in plain NumPy.
 
-Both start from the same numbers (one initialisation, :class:`~tinygrad_edu.nn.MLP` with the seed), see
-the same batches in the same order, and with the same seed end with the same parameters up to
-float32 rounding.
+Both start from the same numbers (one initialisation, :class:`~tinygrad_edu.nn.MLP` with the seed) and see
+the same batches in the same order; only float32 rounding separates them (:func:`engines_difference`). With
+SGD that stays at the rounding level (about 2e-7 after an epoch); Adam magnifies it where a gradient is nearly
+zero, to a few 1e-5 in W1 after an epoch.
 
-The defaults reach about 98.4% test accuracy in 10 epochs: Adam with learning rate 5e-3 decayed to 0
-along a cosine (:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128,
-and each training image moved by up to one pixel at random (so the network cannot memorise pixel
-positions). ``--augment 0 --schedule constant --lr 1e-3`` gives the textbook setting (about 97.7%).
+The defaults: Adam with learning rate 5e-3 decayed to 0 along a cosine
+(:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128, 10 epochs, and
+each training image moved by up to one pixel at random (so the network cannot memorise pixel positions).
+They were chosen on the validation split (5,000 training images held out), over 3 seeds, against the
+textbook setting ``--augment 0 --schedule constant --lr 1e-3`` (97.13% validation accuracy), the same
+without augmentation (97.65%) and SGD with momentum (98.05%): 98.41% (``benchmarks/choose_train_defaults.py``).
+Measured once on the test set after that choice: 98.48% (mean of seeds 0-2).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
+from tinygrad_edu.blas import with_blas_threads
 from tinygrad_edu.cli import (hidden_units, input_folder, int_range, non_negative_float, output_folder, positive_float,
                               positive_int, seed)
 from tinygrad_edu.errors import TinygradEduError, UsageError
@@ -260,6 +265,33 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
     return history
 
 
+@with_blas_threads
+def engines_difference(config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray) -> dict[str, np.ndarray]:
+    r"""Train ``config`` with both engines on the same data; return :math:`|\text{autodiff} - \text{manual}|`
+    of each parameter at the end (``W1``, ``b1``, ``W2``, ``b2``).
+
+    The two engines start from the same weights and see the same batches, and their gradients agree to
+    float32 rounding (they sum the same products in different orders). What the optimizer does with that
+    rounding decides how far apart they end:
+
+    * SGD moves by :math:`\eta g`, so a rounding difference :math:`\delta g` moves the weights by
+      :math:`\eta\,\delta g`: after an epoch of MNIST they differ by about 1e-7, float32 rounding.
+    * Adam moves by :math:`\eta\,\hat m / (\sqrt{\hat v} + \epsilon)`, a step of size about
+      :math:`\eta` whatever the gradient's size. Where a gradient is nearly zero (W1's rows for pixels that
+      are almost never on) its rounding error is large *relative* to it, and Adam turns that relative
+      difference into a difference of whole steps: W1 ends a few 1e-5 apart, a hundred times more than with
+      SGD, in the rows of the rarest pixels.
+    """
+    params = {}
+    for engine_name in ENGINES:
+        engine_config = TrainConfig(**{**asdict(config), "engine": engine_name})
+        engine = make_engine(engine_config)
+        fit(engine, engine_config, train_x, train_y, train_x[:1], train_y[:1], progress=False, log=lambda line: None)
+        params[engine_name] = engine.params
+    return {name: np.abs(params["autodiff"][name] - params["manual"][name]) for name in manual.PARAM_NAMES}
+
+
+@with_blas_threads
 def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Path | None = None,
           progress: bool = True, log: Callable[[str], None] = print) -> TrainResult:
     """Load MNIST, train, evaluate on the test set, and (if ``out`` is given) write checkpoint, metrics, plots.
@@ -281,6 +313,9 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     mnist = load_mnist(data_dir, progress=progress)
     images, labels = mnist.train_images, mnist.train_labels
     if config.train_subset is not None:
+        if config.train_subset > len(images):
+            log(f"note: --train-subset {config.train_subset} is more than the {len(images)} training images in "
+                f"{mnist.source}; using all of them")
         images, labels = images[: config.train_subset], labels[: config.train_subset]
     if config.val_size >= len(images):
         raise ConfigError(f"--val-size {config.val_size} leaves no training images: {mnist.source} has "
@@ -445,7 +480,8 @@ def check_memory(config: TrainConfig, train_images: int = 60_000) -> None:
     """Refuse (:class:`~tinygrad_edu.memory.MemoryBudgetError`) a run whose arrays cannot fit in memory now."""
     from tinygrad_edu.memory import check_fits, mlp_bytes
 
-    batch = config.batch_size or (config.train_subset or train_images)
+    available_images = min(config.train_subset or train_images, train_images)
+    batch = min(config.batch_size or available_images, available_images)  # a batch cannot exceed the data
     data_bytes = (train_images + 10_000) * 784 * (1 + 4 + 4)  # uint8 as read, float32, the train/val split copy
     evaluation = mlp_bytes(config.hidden, batch=2000)  # predict_in_chunks: 2,000 images at a time
     needed = data_bytes + max(mlp_bytes(config.hidden, batch=batch), evaluation)

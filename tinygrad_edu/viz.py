@@ -3,10 +3,12 @@
 Every operation on a :class:`~tinygrad_edu.Tensor` that requires grad records an ``Op`` whose
 ``inputs`` are the tensors it was computed from. Starting from the loss and following ``_op.inputs``
 back to the leaves gives the *computation graph*; backward visits it in reverse topological order,
-applying the chain rule at each op:
+applying the chain rule at each op: the op's backward function turns the gradient of its output ``y``
+into a contribution for each input ``x_i`` (a vector-Jacobian product), which is *added* to what
+``x_i`` has already received from its other uses:
 
-.. math::  \\frac{\\partial L}{\\partial x_i} \\mathrel{+}= \\frac{\\partial L}{\\partial y}\\,
-           \\frac{\\partial y}{\\partial x_i}  \\qquad\\text{for each input } x_i \\text{ of } y = f(x_1, \\dots)
+.. math::  \\frac{\\partial L}{\\partial x_i} \\mathrel{+}= \\sum_k \\frac{\\partial L}{\\partial y_k}\\,
+           \\frac{\\partial y_k}{\\partial x_i}  \\qquad\\text{for each input } x_i \\text{ of } y = f(x_1, \\dots)
 
 This module turns that graph into Graphviz DOT (``graphviz.Digraph``; building the source never
 needs the ``dot`` program, rendering does):
@@ -267,14 +269,17 @@ def _assign_clusters(
 # --------------------------------------------------------------------------- DOT
 
 
-def _tensor_label(t: Tensor, grad: np.ndarray | None, show_data: bool) -> str:
+def _tensor_label(t: Tensor, grad: np.ndarray | None, show_data: bool, partial: tuple[int, int] | None = None) -> str:
     shape = "scalar" if t.ndim == 0 else str(tuple(t.shape))
     lines = [t.name] if t.name else []
     lines.append(f"{shape} {t.dtype}")
     if show_data or t.size == 1:  # a scalar's value is its whole content: always shown
         lines += _prefixed("data", t.data)
     if grad is not None:
-        lines += _prefixed("grad", grad)
+        if partial is None:
+            lines += _prefixed("grad", grad)
+        else:  # ``partial`` = (contributions arrived, uses): the sum so far, more to come
+            lines += _prefixed(f"partial grad ({partial[0]} of {partial[1]} uses)", grad)
     return _dot_label(lines)
 
 
@@ -304,12 +309,16 @@ def _build_dot(
     highlight: int | None,
     title: str | None,
     legend: bool,
+    partial: Mapping[int, tuple[int, int]] | None = None,
 ) -> graphviz.Digraph:
     """Emit the DOT for ``g``: linear in nodes + edges (one pass, no per-node searches).
 
     ``grads`` maps ``id(tensor)`` to the gradient to show; None means each tensor's own ``.grad``.
     ``highlight`` is the position of the tensor whose op backward is processing.
+    ``partial`` maps ``id(tensor)`` to ``(contributions arrived, uses)`` for gradients still incomplete:
+    they are drawn with a dashed border and labelled as partial sums.
     """
+    partial = partial or {}
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
     dot = StepGraph(name="computation_graph") if highlight is not None else Graph(name="computation_graph")
@@ -327,9 +336,13 @@ def _build_dot(
         if show_grad:
             grad = t.grad if grads is None else grads.get(id(t))
         attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": ROLE_COLOURS[g.roles[i]]}
+        arrived = partial.get(id(t)) if grad is not None else None
+        if arrived is not None:
+            attrs.update(style="rounded,filled,dashed", penwidth="2")
         if i == highlight:
             attrs.update(color=HIGHLIGHT_COLOUR, penwidth="3")
-        groups.setdefault(g.tensor_cluster[i], []).append((f"t{i}", _tensor_label(t, grad, show_data), attrs))
+        label = _tensor_label(t, grad, show_data, arrived)
+        groups.setdefault(g.tensor_cluster[i], []).append((f"t{i}", label, attrs))
         if t._op is None:
             continue
         op_attrs = {"shape": "ellipse", "fillcolor": OP_COLOUR}
@@ -355,17 +368,22 @@ def _build_dot(
     for tail, head, attrs in edges:
         dot.edge(tail, head, **attrs)
     if legend:
-        _add_legend(dot)
+        _add_legend(dot, steps=highlight is not None)
     return dot
 
 
-def _add_legend(dot: graphviz.Digraph) -> None:
-    """One compact node (an HTML table), so the legend takes the same small space in any layout."""
+def _add_legend(dot: graphviz.Digraph, steps: bool = False) -> None:
+    """One compact node (an HTML table), so the legend takes the same small space in any layout.
+
+    ``steps``: a picture of a backward step, whose dashed boxes hold partial gradients.
+    """
     rows = "".join(
         f'<TR><TD BGCOLOR="{ROLE_COLOURS[role]}" STYLE="rounded" BORDER="1">{html.escape(text)}</TD></TR>'
         for role, text in ROLE_LEGEND.items()
     )
     rows += f'<TR><TD BGCOLOR="{OP_COLOUR}" STYLE="rounded" BORDER="1">operation</TD></TR>'
+    if steps:
+        rows += '<TR><TD BORDER="0">dashed box: partial gradient,<BR/>more uses still to add</TD></TR>'
     table = f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>{rows}</TABLE>>'
     dot.node("legend", table, shape="plaintext", style="")
 
@@ -393,6 +411,8 @@ class StepGraph(Graph):
         tensor: the tensor whose op's backward rule runs in this step.
         op_name: that op's name (``"matmul"``…).
         grad: the gradient of the loss with respect to ``tensor`` (complete when the step runs).
+        partial: ``(tensor, sum so far)`` for every tensor whose gradient is still incomplete after
+            this step (in lesson 2's second step, ``x`` with 6.0: one of its two terms).
     """
 
     step: int = 0
@@ -400,6 +420,11 @@ class StepGraph(Graph):
     tensor: Tensor | None = None
     op_name: str = ""
     grad: np.ndarray | None = None
+    partial: list[tuple[Tensor, np.ndarray]]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.partial = []
 
 
 def draw_graph(
@@ -456,13 +481,18 @@ def backward_steps(
     """Run ``loss``'s backward pass and yield one picture per op, in the order backward runs them.
 
     Step ``k`` highlights (in red) the op whose local backward rule runs, its output and the edges
-    the gradient flows back along, and shows every gradient known once that rule has run: the
-    gradient arriving at the op's output, and those already complete further down the graph.
+    the gradient flows back along, and shows every gradient as it stands once that rule has run,
+    *partial sums included*: a tensor used by several ops receives one contribution per use, and
+    until the last one has arrived its box is dashed and labelled ``partial grad (1 of 2 uses)``
+    with the sum so far. That is the accumulation of lesson 2 (``x`` shows 6, then 16).
     There is one step per op of the graph, in reverse topological order (root first).
 
     This *is* the backward pass (it drives :func:`tinygrad_edu.tensor.iter_backward`): when the
     iteration ends, the leaves' ``.grad`` hold the same values ``loss.backward()`` would give.
-    Do not call ``loss.backward()`` as well, or the gradients accumulate twice.
+    Do not call ``loss.backward()`` as well, or the gradients accumulate twice. To show what each
+    rule sent to its inputs, the picture calls the op's backward function once more on the same
+    gradient (backward functions have no side effects), so a walkthrough costs about two backward
+    passes.
 
     Args:
         loss: the root to differentiate (a scalar, or pass ``gradient``).
@@ -471,41 +501,50 @@ def backward_steps(
 
     Yields:
         :class:`StepGraph` objects (``graphviz.Digraph`` with ``step``, ``total``, ``tensor``,
-        ``op_name`` and ``grad`` attributes).
+        ``op_name``, ``grad`` and ``partial`` attributes).
     """
     g = _walk(loss, group_modules)
     total = g.op_count
-    known: dict[int, np.ndarray] = {}
-    pending: tuple[int, np.ndarray] | None = None  # op step whose picture waits for its results
+    uses = [0] * len(g.tensors)  # how many ops take each tensor as an input: its gradient's terms
+    for t in g.tensors:
+        if t._op is not None:
+            for x in {id(x): x for x in t._op.inputs}.values():
+                uses[g.index[id(x)]] += 1
+    sums: dict[int, np.ndarray] = {}  # id(tensor) -> sum of the contributions arrived so far
+    arrived: dict[int, int] = {}  # id(tensor) -> number of ops whose contribution arrived
     step = 0
-
-    def picture(position: int, grad: np.ndarray) -> StepGraph:
-        t = g.tensors[position]
+    for t, grad in iter_backward(loss, gradient):
+        if t._op is None:
+            continue
+        step += 1
+        position = g.index[id(t)]
+        sums[id(t)] = grad
+        # What this op's rule sent to each input (an op using one tensor twice, x * x, sends two terms).
+        senders: set[int] = set()
+        for x, contribution in zip(t._op.inputs, t._op.backward(grad)):
+            if contribution is None or not x.requires_grad:
+                continue
+            key = id(x)
+            sums[key] = sums[key] + contribution if key in sums else contribution
+            if key not in senders:
+                senders.add(key)
+                arrived[key] = arrived.get(key, 0) + 1
+        partial = {
+            key: (count, uses[g.index[key]]) for key, count in arrived.items() if count < uses[g.index[key]]
+        }
         receivers = [_describe(x) for x in t._op.inputs if x.requires_grad]
         title = (
             f"Backward step {step} of {total}: the {t._op.name} rule takes dL/d({_describe(t)}) "
             f"and passes gradients back to {', '.join(receivers)}"
         )
         dot = _build_dot(
-            g, show_data=show_data, show_grad=True, rankdir=rankdir, grads=known, highlight=position,
-            title=title, legend=legend,
+            g, show_data=show_data, show_grad=True, rankdir=rankdir, grads=sums, highlight=position,
+            title=title, legend=legend, partial=partial,
         )
         assert isinstance(dot, StepGraph)
         dot.step, dot.total, dot.tensor, dot.op_name, dot.grad = step, total, t, t._op.name, grad
-        return dot
-
-    for t, grad in iter_backward(loss, gradient):
-        # The previous op's rule has run by now, and every gradient completed by it (leaves
-        # yielded since) is known: that op's picture is ready.
-        if t._op is not None and pending is not None:
-            step += 1
-            yield picture(*pending)
-        known[id(t)] = grad
-        if t._op is not None:
-            pending = (g.index[id(t)], grad)
-    if pending is not None:
-        step += 1
-        yield picture(*pending)
+        dot.partial = [(g.tensors[g.index[key]], sums[key]) for key in partial]
+        yield dot
 
 
 def _describe(t: Tensor) -> str:

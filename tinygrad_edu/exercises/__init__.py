@@ -1,0 +1,65 @@
+"""Exercises: you write the gradients, the project checks each one and says what is most likely wrong.
+
+From the command line::
+
+    tinygrad-edu exercise list
+    tinygrad-edu exercise start network-backprop      # writes exercises/network_backprop.py
+    tinygrad-edu exercise check network-backprop      # a table: pass / FAIL / not written yet, and why
+
+From Python or a notebook cell, with the functions you defined::
+
+    from tinygrad_edu.exercises import check
+    check("network-backprop", backward)
+
+Each exercise lives in three parts (see :mod:`tinygrad_edu.exercises.catalogue`): its stub file, its checks and
+its solution. :mod:`~tinygrad_edu.exercises.diagnose` names the likely mistake; :mod:`~.isolation` checks
+each line of a backward on its own; :mod:`~.student` reports the student's errors against their own lines.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tinygrad_edu.exercises.catalogue import EXERCISES, Exercise, get
+from tinygrad_edu.exercises.report import Report
+from tinygrad_edu.exercises.student import find_functions, load_file
+
+__all__ = ["EXERCISES", "Exercise", "Report", "check", "check_file", "get"]
+
+
+def check_file(name: str, path: str | Path) -> Report:
+    """Check the exercise file at ``path`` (raises :class:`~.student.StudentFileError` if it cannot be loaded)."""
+    return _check(get(name), load_file(path))
+
+
+def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | str | Path) -> Report:
+    """Check your functions for the exercise ``name`` and return the report (print it, or look at ``.passed``).
+
+    Args:
+        name: the exercise, e.g. ``"network-backprop"`` (``tinygrad-edu exercise list`` lists them).
+        functions: your functions (matched by name), or a module or file path holding them; give nothing in a
+            notebook to check the functions of that name defined in it.
+
+    >>> from tinygrad_edu.exercises import check
+    >>> def backward(params, cache, y):
+    ...     raise NotImplementedError
+    >>> check("network-backprop", backward)["dZ2"].status
+    'not written yet'
+    """
+    exercise = get(name)
+    if len(functions) == 1 and isinstance(functions[0], (str, Path)):
+        return _check(exercise, load_file(functions[0]))
+    if len(functions) == 1 and isinstance(functions[0], (types.ModuleType, dict)):
+        return _check(exercise, functions[0])
+    if not functions:  # a notebook: the caller's globals
+        return _check(exercise, sys._getframe(1).f_globals)
+    return _check(exercise, list(functions))
+
+
+def _check(exercise: Exercise, source: Any) -> Report:
+    found, where = find_functions(source, list(exercise.functions))
+    return exercise.checks.check(found, where)

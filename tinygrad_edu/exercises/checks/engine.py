@@ -1,0 +1,285 @@
+"""engine (lessons 2-3): topological_order, the backward loop and sum_to_shape, on the project's own Tensor graph.
+
+Checked on a diamond (``a * a``, and a result used twice), on a chain of 100,000 operations, and on the
+broadcasting cases of ``sum_to_shape``. The backward loop is checked first on its own, with the engine's
+``topological_order`` fed in (the correct upstream values), then with the student's own order.
+Catalogued mistakes: ``=`` instead of ``+=`` (:data:`MISTAKES`), a tensor visited before all its gradient
+arrived (an order in which a tensor comes before one of its inputs), and recursion (the long chain).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import tensor as engine
+from tinygrad_edu.exercises.diagnose import Mistake
+from tinygrad_edu.exercises.items import check_parts, compare_parts
+from tinygrad_edu.exercises.student import attempt
+from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult, Report
+from tinygrad_edu.tensor import Tensor
+
+FUNCTIONS = ("topological_order", "backward", "sum_to_shape")
+CHAIN_LENGTH = 100_000
+
+MISTAKES = {
+    "overwrite": "a is used twice (c = a * a) and your gradient holds only one of its contributions: the "
+                 "backward loop overwrites a gradient (=) instead of adding to it (+=)",
+    "overwrite-leaf-grad": "your backward replaces the .grad a leaf already had instead of adding to it "
+                           "(backward accumulates, as in PyTorch: that is why training calls zero_grad)",
+    "visited-too-early": "a tensor is visited before all its gradient arrived: in your order it comes before "
+                         "one of its inputs",
+    "recursion": "your topological_order is recursive: a chain of 100,000 operations is deeper than Python's "
+                 "recursion limit (about 1,000); walk the graph with an explicit stack instead",
+}
+
+
+# -- the graphs -------------------------------------------------------------------------------------------
+def diamond(grad_a: np.ndarray | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``L = (e * f).sum()``, ``e = d + c``, ``f = c + d``, ``d = c * b``, ``c = a * a``.
+
+    ``a`` is used twice by one op (its two contributions must add up); ``c`` is used by three ops, as the
+    first and as the second input, so an order that lists ``c`` too late shows whichever way it walks the inputs.
+    """
+    rng = np.random.default_rng(3)
+    a = Tensor(rng.normal(size=3), requires_grad=True, name="a")
+    b = Tensor(rng.normal(size=3), requires_grad=True, name="b")
+    if grad_a is not None:
+        a.grad = grad_a.copy()
+    c = a * a
+    c.name = "c = a * a"
+    d = c * b
+    d.name = "d = c * b"
+    e = d + c
+    e.name = "e = d + c"
+    f = c + d
+    f.name = "f = c + d"
+    loss = (e * f).sum()
+    loss.name = "L = (e * f).sum()"
+    return loss, a, b
+
+
+def chain(length: int) -> tuple[Tensor, Tensor]:
+    """``x`` negated ``length`` times: a graph as deep as it is long."""
+    x = Tensor(np.array([0.5, -2.0]), requires_grad=True, name="x")
+    t = x
+    for _ in range(length):
+        t = -t
+    return t.sum(), x
+
+
+def _reference_backward(root: Tensor, order: Callable[[Tensor], list[Tensor]] = engine.topological_order,
+                        overwrite: bool = False, overwrite_leaf: bool = False) -> None:
+    """The backward loop, optionally with a catalogued mistake (to recognise it in the student's numbers)."""
+    grads = {id(root): np.ones(root.shape, dtype=root.dtype)}
+    for tensor in reversed(order(root)):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        if tensor._op is None:
+            if tensor.requires_grad:
+                tensor.grad = grad.copy() if tensor.grad is None or overwrite_leaf else tensor.grad + grad
+            continue
+        for parent, parent_grad in zip(tensor._op.inputs, tensor._op.backward(grad)):
+            if parent_grad is not None and parent.requires_grad:
+                keep = id(parent) in grads and not overwrite
+                grads[id(parent)] = grads[id(parent)] + parent_grad if keep else parent_grad
+
+
+def _label(tensor: Tensor) -> str:
+    if tensor.name:
+        return tensor.name
+    return f"the result of {tensor._op.name}" if tensor._op is not None else "a constant"
+
+
+# -- the checks ---------------------------------------------------------------------------------------------
+def order_problem(order: Any, root: Tensor) -> tuple[str, str | None]:
+    """What is wrong with a topological order of ``root``'s graph ("" when nothing), and the mistake's name."""
+    if order is None:
+        return "topological_order returned None: return the list of tensors", None
+    try:
+        order = list(order)
+    except TypeError:
+        return f"topological_order must return a list of tensors, got a {type(order).__name__}", None
+    reference = engine.topological_order(root)
+    wanted = {id(t): t for t in reference}
+    ids = [id(t) for t in order]
+    extra = [t for t in order if id(t) not in wanted]
+    if extra:
+        return f"your order holds {len(extra)} item(s) that are not tensors of this graph (e.g. {extra[0]!r:.60})", None
+    if len(ids) != len(set(ids)):
+        seen: set[int] = set()
+        first = next(t for t in order if id(t) in seen or seen.add(id(t)))
+        return (f"your order lists some tensors more than once (e.g. {_label(first)}): a tensor reached by two "
+                "paths must be listed once (mark it visited)"), None
+    listed = set(ids)
+    missing = [t for i, t in wanted.items() if i not in listed]
+    if missing:
+        return (f"your order leaves out {len(missing)} of the {len(wanted)} tensors reachable from root "
+                f"(e.g. {_label(missing[0])}): follow every input of every op"), None
+    if order[-1] is not root:
+        return f"root must come last (it depends on everything), but your order ends with {_label(order[-1])}", None
+    position = {i: n for n, i in enumerate(ids)}
+    for tensor in order:
+        for parent in tensor._op.inputs if tensor._op is not None else ():
+            if position[id(parent)] > position[id(tensor)]:
+                return (f"{_label(tensor)} comes before its input {_label(parent)}, so backward would visit "
+                        f"{_label(parent)} before all its gradient arrived. Append a tensor only once all its "
+                        "inputs are appended (mark it visited when you expand it, not when you push it)",
+                        "visited-too-early")
+    return "", None
+
+
+def _check_order(functions: dict[str, Callable[..., Any]], where: str) -> ItemResult:
+    item = "topological_order"
+    if item not in functions:
+        return ItemResult.missing(item, item, where)
+    loss, _, _ = diamond()
+    outcome = attempt(functions[item], loss)
+    if not outcome.ok:
+        return ItemResult.from_attempt(item, outcome)
+    problem, mistake = order_problem(outcome.value, loss)
+    return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS, 0.0)
+
+
+def _check_long_chain(functions: dict[str, Callable[..., Any]], where: str) -> ItemResult:
+    item = "topological_order, 100,000-op chain"
+    if "topological_order" not in functions:
+        return ItemResult.missing(item, "topological_order", where)
+    student = functions["topological_order"]
+    timings = []
+    for length in (1_000, 4_000):
+        root, _ = chain(length)
+        started = time.perf_counter()
+        outcome = attempt(student, root)
+        timings.append(time.perf_counter() - started)
+        if not outcome.ok:
+            result = ItemResult.from_attempt(item, outcome)
+            if "RecursionError" in outcome.error:
+                result.diagnosis = f"{MISTAKES['recursion']}\n{outcome.error}"
+                result.mistake = "recursion"
+            return result
+    if timings[1] > 0.05 and timings[1] > 8 * timings[0]:
+        return ItemResult(item, FAIL, diagnosis=(
+            f"too slow: {timings[0] * 1e3:.0f} ms for 1,000 ops but {timings[1] * 1e3:.0f} ms for 4,000, so the cost "
+            "grows with the square of the graph (100,000 ops would take minutes). Keep visited tensors in a set of "
+            "id(tensor), not a list"))
+    root, _ = chain(CHAIN_LENGTH)
+    outcome = attempt(student, root)
+    if not outcome.ok:
+        result = ItemResult.from_attempt(item, outcome)
+        if "RecursionError" in outcome.error:
+            result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
+        return result
+    problem, mistake = order_problem(outcome.value, root)
+    return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS, 0.0)
+
+
+def _run_backward(student: Callable[..., Any], order: Callable[..., Any] | None, grad_a: np.ndarray | None = None):
+    """Run the student's backward on a fresh diamond, with ``order`` as its topological_order if given."""
+    loss, a, b = diamond(grad_a)
+    namespace = getattr(student, "__globals__", {})
+    saved = namespace.get("topological_order")
+    if order is not None:
+        namespace["topological_order"] = order  # feed the correct upstream step, then put theirs back
+    try:
+        outcome = _call_in_place(student, loss)
+    finally:
+        if order is not None:
+            namespace["topological_order"] = saved
+    return outcome, a, b
+
+
+def _call_in_place(student: Callable[..., Any], loss: Tensor):
+    return attempt(student, loss)  # no copy: the leaves' .grad is what is checked
+
+
+def _expected(grad_a: np.ndarray | None = None, **mistake: Any) -> dict[str, np.ndarray]:
+    loss, a, b = diamond(grad_a)
+    _reference_backward(loss, **mistake)
+    return {"a.grad": a.grad, "b.grad": b.grad}
+
+
+def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_order: bool) -> ItemResult:
+    item = "backward, with your topological_order" if own_order else "backward"
+    if "backward" not in functions:
+        return ItemResult.missing(item, "backward", where)
+    if own_order and "topological_order" not in functions:
+        return ItemResult.missing(item, "topological_order", where)
+    order = None if own_order else engine.topological_order
+    mistakes = {
+        "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"])],
+    }
+    outcome, a, b = _run_backward(functions["backward"], order)
+    if not outcome.ok:
+        return ItemResult.from_attempt(item, outcome)
+    result = compare_parts(item, (a.grad, b.grad), _expected(), mistakes)
+    if not result.passed:
+        if own_order:  # with the engine's order it passed (or failed) already: is it the student's order?
+            loss, _, _ = diamond()
+            listed = attempt(functions["topological_order"], loss)
+            problem, mistake = order_problem(listed.value, loss) if listed.ok else ("", None)
+            if mistake == "visited-too-early":
+                result.diagnosis, result.mistake = f"{MISTAKES['visited-too-early']}: {problem}", mistake
+        return result
+    # A second backward into leaves that already hold a gradient must add to it.
+    previous = np.full(3, 0.25)
+    outcome, a, b = _run_backward(functions["backward"], order, grad_a=previous)
+    if not outcome.ok:
+        return ItemResult.from_attempt(item, outcome)
+    leaf_mistakes = {"a.grad": [Mistake("overwrite-leaf-grad", MISTAKES["overwrite-leaf-grad"],
+                                        lambda: _expected(previous, overwrite_leaf=True)["a.grad"])]}
+    result = compare_parts(item, (a.grad, b.grad), _expected(previous), leaf_mistakes)
+    if result.passed and own_order:
+        root, x = chain(CHAIN_LENGTH // 10)
+        outcome = _call_in_place(functions["backward"], root)
+        if not outcome.ok:
+            return ItemResult.from_attempt(item, outcome)
+        return compare_parts(item, x.grad, {"x.grad (10,000-op chain)": np.array([1.0, 1.0])})
+    return result
+
+
+SUM_CASES = [((4, 3), (3,)), ((4, 3), (1, 3)), ((4, 3), (4, 1)), ((2, 4, 3), (4, 1)), ((4, 3), (4, 3)), ((2, 3), ())]
+
+
+def _check_sum_to_shape(functions: dict[str, Callable[..., Any]], where: str) -> ItemResult:
+    item = "sum_to_shape"
+    if item not in functions:
+        return ItemResult.missing(item, item, where)
+    rng = np.random.default_rng(5)
+    worst = 0.0
+    for grad_shape, shape in SUM_CASES:
+        grad = rng.normal(size=grad_shape)
+        expected = engine.sum_to_shape(grad, shape)
+        label = f"sum_to_shape(grad of shape {grad_shape}, {shape})"
+        extra = len(grad_shape) - len(shape)
+        ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad_shape[extra + i] != 1)
+        mean = grad.mean(axis=tuple(range(extra))) if extra else grad
+        mean = mean.mean(axis=ones, keepdims=True) if ones else mean
+        mistakes = {label: [
+            Mistake("mean-not-sum", f"{label} averages over the broadcast axes: each copy of the input was used "
+                    "once and sends back its whole gradient, so sum", lambda m=mean: m),
+            Mistake("keepdims-forgotten", f"{label}: the axes of size 1 must stay (keepdims=True)",
+                    lambda e=expected: e.reshape([n for n in e.shape if n != 1]) if e.ndim else e),
+        ]}
+        result = check_parts(item, functions, where, (grad, shape), {label: expected}, mistakes)
+        if not result.passed:
+            return result
+        worst = max(worst, result.error)
+    return ItemResult(item, PASS, worst)
+
+
+def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
+    items = [
+        _check_order(functions, where),
+        _check_long_chain(functions, where),
+        _check_backward(functions, where, own_order=False),
+        _check_backward(functions, where, own_order=True),
+        _check_sum_to_shape(functions, where),
+    ]
+    notes = ["backward is checked on L = (e * f).sum() with e = d + c, f = c + d, d = c * b, c = a * a, first with the engine's own "
+             "topological_order, then with yours (and on a 10,000-op chain)"]
+    return Report("engine", where, items, notes)

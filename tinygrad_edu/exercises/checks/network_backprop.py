@@ -1,0 +1,159 @@
+"""network-backprop (lesson 5): the seven lines of the 784-hidden-10 backward, line by line and in the chain.
+
+The student's ``backward(params, cache, y)`` is run twice: once under :func:`run_in_isolation` (each line fed
+the correct upstream gradients, so one wrong line fails only its own row, and its diagnosis is tried against
+every catalogued mistake of :data:`tinygrad_edu.compare.BUGS`), and once as it is, for the three-way
+comparison of the chain (:func:`tinygrad_edu.compare.compare_gradients`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import manual
+from tinygrad_edu.exercises.diagnose import Mistake, diagnose
+from tinygrad_edu.exercises.isolation import run_in_isolation
+from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.student import NOT_WRITTEN, Attempt, attempt
+from tinygrad_edu.functional import one_hot
+
+FUNCTIONS = ("backward",)
+HIDDEN, BATCH = 10, 64  # hidden 10: a missing transpose of the square W2 runs and must be caught by its numbers
+
+
+def problem(seed: int = 0, hidden: int = HIDDEN, batch: int = BATCH) -> tuple[manual.Params, np.ndarray, np.ndarray]:
+    """The fixed float64 network and batch the check uses (random pixels: no MNIST needed)."""
+    rng = np.random.default_rng([seed, 9])
+    params = manual.init_params(hidden, seed=seed, dtype=np.float64)
+    params["b1"] = rng.normal(0, 0.1, hidden)  # nonzero biases, so a bias mistake changes the numbers
+    params["b2"] = rng.normal(0, 0.1, manual.N_CLASSES)
+    return params, rng.random((batch, manual.N_FEATURES)), rng.integers(0, manual.N_CLASSES, size=batch)
+
+
+def mistakes(name: str, params: manual.Params, cache: dict[str, Any], y: np.ndarray,
+             correct: dict[str, np.ndarray]) -> list[Mistake]:
+    """The catalogued mistakes (compare.BUGS) that would change the line computing ``name``, from correct inputs."""
+    from tinygrad_edu.compare import BUGS
+
+    s = SimpleNamespace(**cache, W1=params["W1"], W2=params["W2"], Y=one_hot(y, manual.N_CLASSES, np.float64),
+                        N=len(y), **correct)
+    found = []
+    for bug in BUGS.values():
+        if name in bug.steps:
+            sentence = f"This is the classic mistake {bug.name!r}: {bug.summary}. {bug.explanation}"
+            found.append(Mistake(bug.name, sentence, lambda step=bug.steps[name]: step(s)))
+    return found
+
+
+def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict[str, Any], y: np.ndarray,
+                chain: Attempt) -> list[ItemResult]:
+    """Each gradient line of ``backward`` on its own, given the correct upstream gradients, diagnosed.
+
+    Args:
+        backward: the student's function.
+        params, cache, y: the problem, as for :func:`tinygrad_edu.manual.backward`.
+        chain: the student's function run as it is (its returned dict, or its error): gradients that are not
+            local variables of the expected names are checked from it instead.
+    """
+    from tinygrad_edu.compare import REL_TOLERANCE
+
+    correct = manual.backward(params, cache, y)
+    lines = run_in_isolation(backward, _fresh(params, cache, y), correct) or {}
+    returned = chain.value if chain.ok and isinstance(chain.value, dict) else {}
+    results = []
+    for name in manual.GRAD_NAMES:
+        outcome = lines.get(name)
+        if outcome is None:  # not a local of that name: the chain's value is all there is
+            if name in returned:
+                outcome = Attempt(value=returned[name])
+            elif chain.not_written or (chain.ok and isinstance(chain.value, dict)):
+                outcome = Attempt(not_written=True)
+            elif chain.error:
+                outcome = Attempt(error=chain.error)
+            else:
+                results.append(ItemResult(name, FAIL, diagnosis=f"backward must return a dict of gradients, got "
+                                          f"{type(chain.value).__name__}"))
+                continue
+        if not outcome.ok:
+            result = ItemResult.from_attempt(name, outcome)
+            if outcome.error:
+                result.diagnosis += f"\n{name} must have shape {correct[name].shape}"
+            results.append(result)
+            continue
+        tol = REL_TOLERANCE.get(correct[name].dtype, REL_TOLERANCE[np.dtype(np.float32)])  # as the chain's table
+        verdict = diagnose(name, outcome.value, correct[name], mistakes(name, params, cache, y, correct), batch=len(y),
+                           tol=tol)
+        results.append(ItemResult.from_verdict(name, verdict))
+    return results
+
+
+def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
+    """Check the student's ``backward`` line by line, then the chain against autodiff and finite differences."""
+    from tinygrad_edu.compare import compare_gradients
+
+    if "backward" not in functions:
+        return Report("network-backprop", where, [ItemResult.missing("backward", "backward", where)])
+    params, x, y = problem()
+    comparison = compare_gradients(params, x, y, backward=functions["backward"])
+    items = list(comparison.lines)
+    chain = ItemResult("chain", "pass" if comparison.passed_chain else FAIL)
+    finite = [row.rel_error for row in comparison.rows if np.isfinite(row.rel_error)]
+    chain.error = max(finite) if len(finite) == len(comparison.rows) else float("nan")
+    if not comparison.passed_chain:
+        if any(row.problem == NOT_WRITTEN for row in comparison.rows):  # backward does not return them all yet
+            chain.status = NOT_WRITTEN
+        else:
+            chain.diagnosis = (f"in the chain (your gradients feeding each other) {', '.join(comparison.failed)} "
+                               "differ from autodiff" + _chain_hint(items, comparison.failed))
+    notes = [f"checked on a 784-{HIDDEN}-10 network, batch {BATCH}, float64; "
+             "each line is fed the correct upstream gradients, the chain is compared with autodiff"]
+    return Report("network-backprop", where, [*items, chain], notes)
+
+
+def _chain_hint(items: list[ItemResult], failed: list[str]) -> str:
+    wrong_lines = [item.item for item in items if not item.passed]
+    if wrong_lines:
+        which = "that line" if len(wrong_lines) == 1 else "those lines"
+        return f" (because of {', '.join(wrong_lines)}: fix {which} first)"
+    return ": every line is right on its own, so check what you return (the dict's keys and values)"
+
+
+def student_gradients(backward: Callable[..., Any], params: manual.Params, cache: dict[str, Any], y: np.ndarray
+                      ) -> tuple[dict[str, np.ndarray], dict[str, str], list[ItemResult]]:
+    """Run a student's backward: its gradients as returned, why any is missing, and each line checked on its own.
+
+    Returns:
+        ``(gradients, errors, lines)``: the returned gradients that are arrays; for every other name of
+        ``manual.GRAD_NAMES`` the reason ("not written yet", their error at their line); and
+        :func:`check_lines`'s results.
+    """
+    chain = attempt(backward, *_fresh(params, cache, y))
+    gradients: dict[str, np.ndarray] = {}
+    errors: dict[str, str] = {}
+    for name in manual.GRAD_NAMES:
+        if chain.not_written:
+            errors[name] = NOT_WRITTEN
+        elif chain.error:
+            errors[name] = f"your backward raised: {chain.error}"
+        elif not isinstance(chain.value, dict):
+            errors[name] = f"your backward returned a {type(chain.value).__name__}, not a dict of gradients"
+        elif name not in chain.value:
+            errors[name] = NOT_WRITTEN
+        else:
+            value = chain.value[name]
+            array = np.asarray(value.data if hasattr(value, "data") and not isinstance(value, np.ndarray) else value)
+            if array.dtype.kind not in "fiu":
+                errors[name] = f"{name} is a {type(value).__name__}, not an array of numbers"
+            else:
+                gradients[name] = array
+    return gradients, errors, check_lines(backward, params, cache, y, chain)
+
+
+def _fresh(*args: Any) -> tuple[Any, ...]:
+    """Copies, so that a backward that changes its inputs in place cannot change the next run's."""
+    return copy.deepcopy(args)

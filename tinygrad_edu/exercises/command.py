@@ -1,0 +1,121 @@
+"""``tinygrad-edu exercise list | start NAME | check NAME | solution NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tinygrad_edu.atomic import atomic_write
+from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.exercises.catalogue import EXERCISES, get
+from tinygrad_edu.exercises.student import StudentFileError
+
+DEFAULT_DIR = "exercises"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``tinygrad-edu exercise``."""
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="list the exercises (with --dir, how far you are in each)")
+    listing.add_argument("--dir", metavar="DIR", help="your exercises folder, to show each exercise's status")
+    for action, help_text in (
+        ("start", "write the exercise file into your folder (never over an existing file without --force)"),
+        ("check", "check your exercise file item by item: pass / FAIL / not written yet, and the likely mistake"),
+        ("solution", "print a complete solved file (try first: it teaches more)"),
+    ):
+        sub = actions.add_parser(action, help=help_text, description=help_text)
+        sub.add_argument("name", metavar="NAME", help="the exercise (tinygrad-edu exercise list)")
+        if action != "solution":
+            sub.add_argument("--dir", metavar="DIR", default=DEFAULT_DIR,
+                             help=f"your exercises folder (default ./{DEFAULT_DIR}/)")
+        if action == "start":
+            sub.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+
+
+def _status(path: Path, name: str) -> str:
+    from tinygrad_edu.exercises import check_file
+
+    if not path.is_file():
+        return "not started"
+    try:
+        report = check_file(name, path)
+    except StudentFileError:
+        return "does not load (run check)"
+    if report.passed:
+        return "done"
+    return f"{report.passing} of {len(report.items)} items passing"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen action; exit 0 on success (check: every item passes), 1 when items fail, 2 on bad usage."""
+    try:
+        return _ACTIONS[args.action](args)
+    except StudentFileError as error:
+        print(f"tinygrad-edu exercise {args.action}: {error}", file=sys.stderr)
+        return 1
+    except TinygradEduError as error:
+        print(f"tinygrad-edu exercise {args.action}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _list(args: argparse.Namespace) -> int:
+    folder = Path(args.dir) if args.dir else None
+    if folder is not None and not folder.is_dir():
+        raise TinygradEduError(f"--dir {folder}: no such folder (tinygrad-edu exercise start NAME creates it)")
+    width = max(map(len, EXERCISES))
+    print(f"{'exercise'.ljust(width)}  lesson  goal")
+    for exercise in EXERCISES.values():
+        print(f"{exercise.name.ljust(width)}  {exercise.lessons.ljust(6)}  {exercise.goal}")
+        if folder is not None:
+            print(f"{''.ljust(width)}  {''.ljust(6)}  -> {_status(folder / exercise.filename, exercise.name)}")
+    print("\nStart one with: tinygrad-edu exercise start NAME")
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    exercise = get(args.name)
+    folder = Path(args.dir)
+    path = folder / exercise.filename
+    if path.exists() and not args.force:
+        print(f"tinygrad-edu exercise start: {path} already exists; it is not overwritten (your work is in it). "
+              "Check it with:\n  " + _check_command(exercise.name, args.dir)
+              + "\nor start again from the blank file with --force (which overwrites it).", file=sys.stderr)
+        return 1
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as out:
+            out.write(exercise.stub().encode("utf-8"))
+    except OSError as error:
+        raise TinygradEduError(f"cannot write {path}: {error.strerror or error}") from None
+    print(f"wrote {path}")
+    print(f"fill in the functions that raise NotImplementedError, then check with:\n  {_check_command(exercise.name, args.dir)}")
+    return 0
+
+
+def _check_command(name: str, folder: str) -> str:
+    option = "" if folder == DEFAULT_DIR else f" --dir {folder}"
+    return f"tinygrad-edu exercise check {name}{option}"
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tinygrad_edu.exercises import check_file
+
+    exercise = get(args.name)
+    path = Path(args.dir) / exercise.filename
+    if not path.is_file():
+        print(f"tinygrad-edu exercise check: {path}: no such file. Start the exercise with:\n"
+              f"  tinygrad-edu exercise start {exercise.name}" + ("" if args.dir == DEFAULT_DIR else f" --dir {args.dir}"),
+              file=sys.stderr)
+        return 2
+    report = check_file(exercise.name, path)
+    print(report)
+    return 0 if report.passed else 1
+
+
+def _solution(args: argparse.Namespace) -> int:
+    sys.stdout.write(get(args.name).solution())
+    return 0
+
+
+_ACTIONS = {"list": _list, "start": _start, "check": _check, "solution": _solution}

@@ -1,0 +1,55 @@
+"""Exercise engine (lessons 2-3): rebuild the heart of autodiff on tinygrad_edu's own Tensor graph.
+
+Fill in the three functions, then run:  tinygrad-edu exercise check engine
+
+Every Tensor computed by an operation remembers it in `tensor._op` (None for a leaf you created):
+    tensor._op.inputs        the input tensors of the operation, in order
+    tensor._op.backward(g)   turns g = dL/d(tensor) into one gradient per input (None where none is needed)
+Leaves created with requires_grad=True keep their gradient in `tensor.grad` (None until a backward).
+"""
+
+import numpy as np
+
+
+def topological_order(root):
+    """Every tensor reachable from `root` through `_op.inputs`, each exactly once, inputs first, `root` last.
+
+    Returns:
+        a list of tensors in which every tensor comes after all of its inputs.
+
+    Hints:
+        Walk the graph depth-first with an explicit stack (a list), not a recursive function: the check
+        builds a chain of 100,000 operations, and Python stops a recursion about 1,000 calls deep.
+        Append a tensor only once all its inputs are appended: push it back on the stack with a flag that
+        says "inputs done" before pushing its inputs. Mark a tensor visited when you expand it, not when you
+        push it. Keep `visited` as a set of id(tensor): a set, so the check stays fast on big graphs.
+    """
+    raise NotImplementedError("write topological_order")
+
+
+def backward(root):
+    """Set `.grad` of every leaf with requires_grad=True to dL/d(leaf), where L is the scalar `root`.
+
+    Hints:
+        Keep a dict from id(tensor) to its gradient, starting with {id(root): np.ones(root.shape, root.dtype)}.
+        Visit the tensors of topological_order(root) in reverse (root first): when a tensor is visited, every
+        use of it downstream has already sent its gradient. For a computed tensor call
+        tensor._op.backward(grad) and ADD each input's gradient into the dict: a tensor used twice (a * a)
+        gets one contribution per use. For a leaf with requires_grad, add the gradient into `.grad` (which
+        may already hold the gradient of an earlier backward; None means nothing yet).
+    """
+    raise NotImplementedError("write the backward loop")
+
+
+def sum_to_shape(grad, shape):
+    """Undo broadcasting: sum `grad` over the axes along which an input of `shape` was broadcast.
+
+    Examples: grad (4, 3) to shape (3,) sums over axis 0; to (1, 3) also sums over axis 0 but keeps it;
+    to (4, 1) sums over axis 1, keeping it; grad (2, 4, 3) to (4, 1) sums over axis 0, then over axis 2.
+
+    Hints:
+        Broadcasting lines shapes up from the right: sum away the leading axes `shape` lacks, then sum (with
+        keepdims=True) over the axes where `shape` has size 1 but `grad` does not. Why a sum: an input copied
+        along an axis was used once per copy, and each use sends its gradient back.
+    """
+    raise NotImplementedError("write sum_to_shape")
