@@ -198,3 +198,23 @@ def test_bad_settings_in_a_notebook_are_named(tmp_path: Path) -> None:
     assert errors[2].evalue.startswith("DATA_DIR: a-file is a file, not a folder")
     assert "True 3 PosixPath('figures')" in executed.cells[4].outputs[-1].text
     assert (tmp_path / "figures").is_dir()
+
+
+def test_your_turn_check_works_in_a_notebook(tmp_path: Path) -> None:
+    """The last cell of lesson 7 says: define the functions in a cell, then check("training-step"). It works."""
+    import tinygrad_edu.exercises as exercises
+
+    exercises_dir = Path(exercises.__file__).parent
+    lesson = nbformat.reads(lesson_notebook(LESSONS / "07_training_mnist.py"), as_version=4)
+    assert 'check("training-step")' in lesson.cells[-1].source
+    check_cell = 'from tinygrad_edu.exercises import check\ncheck("training-step")'
+    notebook = code_notebook(
+        (exercises_dir / "stubs" / "training_step.py").read_text(),  # the functions, not written yet
+        check_cell,
+        (exercises_dir / "solutions" / "training_step.py").read_text(),  # the functions, written right
+        check_cell,
+    )
+    executed = run_notebook(notebook, tmp_path)
+    not_yet, solved = (executed.cells[i].outputs[-1].data["text/plain"] for i in (1, 3))
+    assert "not written yet" in not_yet and "FAIL" not in not_yet
+    assert "not written yet" not in solved and "FAIL" not in solved and "pass" in solved
