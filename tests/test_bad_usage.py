@@ -108,6 +108,13 @@ BAD_USAGE: list[Row] = [
     *rows(1, "is a folder, but the MNIST file", ("evaluate", "--checkpoint", "{model}", "--data-dir", "{folder_in_place}")),
     *rows(2, "MNIST files missing from", ("compare", "--data-dir", "{missing}")),  # compare: 2 for bad input
     *rows(1, "is a file, not a folder", ("evaluate", "--checkpoint", "{model}"), env={"TINYGRAD_EDU_DATA": "{file}"}),
+    # ---- exercises ----
+    *rows(2, "no exercise called 'nope'", ("exercise", "check", "nope"), ("exercise", "start", "nope", "--dir", "{tmp}"),
+          ("exercise", "solution", "nope")),
+    *rows(2, "invalid choice: 'bogus'", ("exercise", "bogus")),
+    *rows(2, "argument --dir: ", ("exercise", "start", "engine", "--dir", "{file}"),
+          ("exercise", "check", "engine", "--dir", "{file}"), ("exercise", "list", "--dir", "{file}")),
+    *rows(2, "no such file. Start the exercise with", ("exercise", "check", "engine", "--dir", "{missing}")),
     # ---- notebooks ----
     *rows(2, "no lesson scripts", ("notebooks", "--lessons", "{tmp}")),
     *rows(2, "argument --out: ", ("notebooks", "--out", "{file}")),
