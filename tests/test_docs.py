@@ -361,11 +361,13 @@ def test_docstring_rst_becomes_maths_and_names() -> None:
     html = (
         "<p>See :class:<code>~tinygrad_edu.tensor.Tensor</code> and :func:<code>tinygrad_edu.manual.forward</code>;"
         " the loss is :math:<code>-\\log p_y</code>.</p>\n<p>.. math::\n    L = \\frac{1}{N}</p>"
+        "\n<p>one example per row::</p>"
     )
     assert hooks.docstring_rst_to_html(html) == (
         "<p>See <code>Tensor</code> and <code>tinygrad_edu.manual.forward</code>;"
         ' the loss is <span class="arithmatex">\\(-\\log p_y\\)</span>.</p>\n'
         '<div class="arithmatex">\\[L = \\frac{1}{N}\\]</div>'
+        "\n<p>one example per row:</p>"
     )
 
 

@@ -288,3 +288,33 @@ def test_bad_usage_exits_2(tmp_path, capsys):
     assert "local-derivatives" in capsys.readouterr().err
     assert main(["exercise", "check", "engine", "--dir", str(tmp_path)]) == 2
     assert "exercise start engine" in capsys.readouterr().err
+
+
+def test_check_in_a_notebook_uses_the_functions_defined_there():
+    # A notebook's cells run in one namespace; check(name) with no functions reads them from there.
+    namespace: dict = {}
+    exec(compile(get("local-derivatives").solution(), "<cell 1>", "exec"), namespace)  # noqa: S102
+    exec("from tinygrad_edu.exercises import check\nreport = check('local-derivatives')", namespace)  # noqa: S102
+    assert namespace["report"].passed, str(namespace["report"])
+    namespace["tanh_backward"] = lambda a, g: g * (1 - a**2)
+    exec("report = check('local-derivatives')", namespace)  # noqa: S102
+    assert namespace["report"]["tanh_backward"].mistake == "tanh-of-input"
+
+
+def test_the_docstring_example_runs():
+    import doctest
+
+    import tinygrad_edu.exercises
+
+    result = doctest.testmod(tinygrad_edu.exercises)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_lines_that_build_a_gradient_in_place_are_one_line(tmp_path):
+    # dZ2 built over three statements (copy, subtract 1 at the labels, divide in place) is fed on only when read.
+    text = get("network-backprop").solution()
+    text = replace_line(text, "dZ2 = ", "dZ2 = P.copy(); dZ2[np.arange(N), y] -= 1; dZ2 /= N")
+    text = replace_line(text, "dW1 = ", "dW1 = X.T @ dZ1\n    dW1 *= 3")
+    report = check_file("network-backprop", write(tmp_path, "network-backprop", text))
+    assert [item.item for item in report.items if not item.passed] == ["dW1", "chain"], str(report)
+    assert "times 3" in report["dW1"].diagnosis

@@ -71,3 +71,17 @@ def test_your_turn_commands_run_as_written(tmp_path, page):
         if line.strip():
             assert any(NUMBER.sub("N", line) == printed_line for printed_line in remaining), (
                 f"{page.name} shows {line!r}, which check does not print (in this order):\n{printed}")
+
+
+def test_the_wrong_answer_on_the_exercises_page_is_what_check_prints(tmp_path):
+    from tinygrad_edu.exercises import get
+
+    text = (REPO / "docs" / "exercises.md").read_text()
+    shown = re.search(r"## What a wrong answer looks like.*?```text\n(.*?)```", text, re.DOTALL).group(1)
+    solution = re.sub(r"^    dZ2 = \(P - Y\) / N.*$", "    dZ2 = P - Y", get("network-backprop").solution(), flags=re.MULTILINE)
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    (folder / "network_backprop.py").write_text(solution)
+    result = run("tinygrad-edu exercise check network-backprop", tmp_path)
+    assert result.returncode == 1
+    assert NUMBER.sub("N", shown.rstrip("\n")) == NUMBER.sub("N", result.stdout.rstrip("\n"))

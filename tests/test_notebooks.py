@@ -134,7 +134,7 @@ def test_notebooks_command_writes_one_notebook_per_lesson(tmp_path: Path) -> Non
 def test_notebooks_command_outside_a_clone(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "notebooks"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad usage: no lessons where it looked
     assert "no lesson scripts" in result.stderr and "--lessons DIR" in result.stderr
     assert "Traceback" not in result.stderr
 

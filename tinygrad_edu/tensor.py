@@ -135,26 +135,30 @@ def topological_order(root: Tensor) -> list[Tensor]:
     is linear in the size of the graph and a chain of any length works.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()
-    # Each stack entry is (tensor, inputs finished?). A tensor is expanded the first time it is popped:
-    # its inputs go on the stack above it, so they are all finished before it is appended to ``order``.
-    # (Marking tensors visited when pushed instead would be wrong: a tensor used by two ops could then be
-    # appended after only one of them, and backward would visit it before all its gradient arrived.)
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    visited: set[Tensor] = set()  # tensors hash by identity, so this is the set of tensors seen
+    # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
+    # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
+    # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
+    # two ops could then be appended after only one of them, and backward would visit it before all its
+    # gradient arrived.) Two parallel lists rather than (tensor, flag) pairs: no tuple per step.
+    stack: list[Tensor] = [root]
+    inputs_finished: list[bool] = [False]
     while stack:
-        tensor, inputs_finished = stack.pop()
-        if inputs_finished:
+        tensor = stack.pop()
+        if inputs_finished.pop():
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        if tensor in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
+        visited.add(tensor)
+        stack.append(tensor)
+        inputs_finished.append(True)
         if tensor._op is not None:
             # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
             for parent in reversed(tensor._op.inputs):
-                if id(parent) not in visited:
-                    stack.append((parent, False))
+                if parent not in visited:
+                    stack.append(parent)
+                    inputs_finished.append(False)
     return order
 # --8<-- [end:topological_order]
 
@@ -177,32 +181,33 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
             "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
         )
     root_grad = _initial_gradient(root, gradient)
-    grads: dict[int, np.ndarray] = {id(root): root_grad}
+    grads: dict[Tensor, np.ndarray] = {root: root_grad}  # keyed by tensor (hashed by identity)
     # Arrays someone else may still hold: the caller's gradient, and every gradient an op receives (add, for
     # one, passes it on unchanged). ``.grad`` must copy those; any other array it may keep as it is.
     shared = {id(root_grad)}
     for tensor in reversed(topological_order(root)):
-        grad = grads.pop(id(tensor), None)
+        grad = grads.pop(tensor, None)
         if grad is None:  # no path from this tensor to root requires a gradient
             continue
-        if tensor._op is not None:
-            shared.add(id(grad))
-        if tensor._op is None or tensor._retains_grad:
+        op = tensor._op
+        if op is None:  # a leaf: keep its gradient
             tensor._accumulate_grad(grad, owned=id(grad) not in shared)
-        if tensor._op is not None:
-            input_grads = tensor._op.backward(grad)
-            for parent, parent_grad in zip(tensor._op.inputs, input_grads):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                if parent_grad.shape != parent.data.shape:  # would be broadcast into .grad, silently wrong
-                    raise GradError(
-                        f"backward of {tensor._op.name}: returned a gradient of shape {parent_grad.shape} for "
-                        f"an input of shape {parent.shape}; an op's backward must return one gradient of "
-                        "exactly its input's shape per input (a bug in that op's backward)."
-                    )
-                key = id(parent)
-                # Add, never overwrite: a tensor used twice gets one contribution per use.
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            yield tensor, grad
+            continue
+        shared.add(id(grad))
+        if tensor._retains_grad:
+            tensor._accumulate_grad(grad)
+        for parent, parent_grad in zip(op.inputs, op.backward(grad)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            if parent_grad.shape != parent.data.shape:  # would be broadcast into .grad, silently wrong
+                raise GradError(
+                    f"backward of {op.name}: returned a gradient of shape {parent_grad.shape} for "
+                    f"an input of shape {parent.shape}; an op's backward must return one gradient of "
+                    "exactly its input's shape per input (a bug in that op's backward)."
+                )
+            # Add, never overwrite: a tensor used twice gets one contribution per use.
+            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         yield tensor, grad
 # --8<-- [end:iter_backward]
 
@@ -398,7 +403,8 @@ class Tensor:
         """Wrap an op's output; record the op only if some input needs a gradient (hot path: keep it lean)."""
         if type(data) is not np.ndarray:  # NumPy returns scalars from full reductions and 0-d arithmetic
             data = np.asarray(data)
-        out = Tensor._constant(data)
+        out = Tensor.__new__(Tensor)  # as _constant, inlined: this runs once per op
+        out.data, out.grad, out.requires_grad, out.name, out._op, out._retains_grad = data, None, False, None, None, False
         if _grad_mode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
@@ -414,7 +420,7 @@ class Tensor:
         integer operand of a float tensor becomes float; see :func:`_result_dtype` for the whole rule.
         """
         if isinstance(other, Tensor):
-            if other.data.dtype == self.data.dtype:
+            if other.data.dtype is self.data.dtype:  # the common case (``is``: 3 times faster than ==)
                 return self, other
         elif type(other) in (float, int) and self.data.dtype.kind == "f":  # the common case: x * 2.0
             return self, Tensor._constant(np.asarray(other, dtype=self.data.dtype))

@@ -60,6 +60,8 @@ def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict
         chain: the student's function run as it is (its returned dict, or its error): gradients that are not
             local variables of the expected names are checked from it instead.
     """
+    from tinygrad_edu.compare import REL_TOLERANCE
+
     correct = manual.backward(params, cache, y)
     lines = run_in_isolation(backward, _fresh(params, cache, y), correct) or {}
     returned = chain.value if chain.ok and isinstance(chain.value, dict) else {}
@@ -83,7 +85,9 @@ def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict
                 result.diagnosis += f"\n{name} must have shape {correct[name].shape}"
             results.append(result)
             continue
-        verdict = diagnose(name, outcome.value, correct[name], mistakes(name, params, cache, y, correct), batch=len(y))
+        tol = REL_TOLERANCE.get(correct[name].dtype, REL_TOLERANCE[np.dtype(np.float32)])  # as the chain's table
+        verdict = diagnose(name, outcome.value, correct[name], mistakes(name, params, cache, y, correct), batch=len(y),
+                           tol=tol)
         results.append(ItemResult.from_verdict(name, verdict))
     return results
 
@@ -114,7 +118,8 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
 def _chain_hint(items: list[ItemResult], failed: list[str]) -> str:
     wrong_lines = [item.item for item in items if not item.passed]
     if wrong_lines:
-        return f" (because of {', '.join(wrong_lines)}: fix those lines first)"
+        which = "that line" if len(wrong_lines) == 1 else "those lines"
+        return f" (because of {', '.join(wrong_lines)}: fix {which} first)"
     return ": every line is right on its own, so check what you return (the dict's keys and values)"
 
 
