@@ -108,6 +108,16 @@ BAD_USAGE: list[Row] = [
     *rows(1, "is a folder, but the MNIST file", ("evaluate", "--checkpoint", "{model}", "--data-dir", "{folder_in_place}")),
     *rows(2, "MNIST files missing from", ("compare", "--data-dir", "{missing}")),  # compare: 2 for bad input
     *rows(1, "is a file, not a folder", ("evaluate", "--checkpoint", "{model}"), env={"TINYGRAD_EDU_DATA": "{file}"}),
+    # ---- exercise, compare --backward (a student's broken file: tests/test_exercises.py, tests/test_compare.py) ----
+    *rows(2, "no exercise called 'nope'", ("exercise", "check", "nope"), ("exercise", "start", "nope"),
+          ("exercise", "solution", "nope")),
+    *rows(2, "invalid choice", ("exercise", "frobnicate")),
+    *rows(2, "the following arguments are required", ("exercise",), ("exercise", "start")),
+    *rows(2, "no such file", ("exercise", "check", "engine", "--dir", "{tmp}/nothing"),
+          ("compare", "--backward", "{tmp}/missing.py")),
+    *rows(2, "no such folder", ("exercise", "list", "--dir", "{tmp}/nothing")),
+    *rows(2, "cannot write", ("exercise", "start", "engine", "--dir", "{file}")),
+    *rows(2, "not both", ("compare", "--backward", "{tmp}/missing.py", "--inject-bug", "forgot-1/N")),
 ]
 
 # A few rows run again as real processes: the exit code and stderr a shell sees, and no "Traceback".
