@@ -235,6 +235,7 @@ show_saved(plot_confusion_matrix(confusion, OUT / "confusion.png"))
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start training-step` gives you a file to fill in, and
-# `tinygrad-edu exercise check training-step` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start training-step` writes the file to fill in, and
+# `tinygrad-edu exercise check training-step` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("training-step")`.

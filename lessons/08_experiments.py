@@ -330,6 +330,7 @@ save_figure(fig, OUT, "summary.png")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start optimizers` gives you a file to fill in, and
-# `tinygrad-edu exercise check optimizers` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start optimizers` writes the file to fill in, and
+# `tinygrad-edu exercise check optimizers` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("optimizers")`.

@@ -115,6 +115,10 @@ BAD_USAGE: list[Row] = [
     *rows(2, "argument --dir: ", ("exercise", "start", "engine", "--dir", "{file}"),
           ("exercise", "check", "engine", "--dir", "{file}"), ("exercise", "list", "--dir", "{file}")),
     *rows(2, "no such file. Start the exercise with", ("exercise", "check", "engine", "--dir", "{missing}")),
+    *rows(2, "the following arguments are required", ("exercise",), ("exercise", "start")),
+    *rows(2, "no such file", ("compare", "--backward", "{tmp}/missing.py")),
+    *rows(2, "no such folder", ("exercise", "list", "--dir", "{tmp}/nothing")),
+    *rows(2, "not both", ("compare", "--backward", "{tmp}/missing.py", "--inject-bug", "forgot-1/N")),
     # ---- notebooks ----
     *rows(2, "no lesson scripts", ("notebooks", "--lessons", "{tmp}")),
     *rows(2, "argument --out: ", ("notebooks", "--out", "{file}")),

@@ -142,7 +142,7 @@ def _check_order(functions: dict[str, Callable[..., Any]], where: str) -> ItemRe
     if not outcome.ok:
         return ItemResult.from_attempt(item, outcome)
     problem, mistake = order_problem(outcome.value, loss)
-    return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS, 0.0)
+    return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS)
 
 
 def _check_long_chain(functions: dict[str, Callable[..., Any]], where: str) -> ItemResult:
@@ -175,7 +175,7 @@ def _check_long_chain(functions: dict[str, Callable[..., Any]], where: str) -> I
             result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
         return result
     problem, mistake = order_problem(outcome.value, root)
-    return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS, 0.0)
+    return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS)
 
 
 def _run_backward(student: Callable[..., Any], order: Callable[..., Any] | None, grad_a: np.ndarray | None = None):

@@ -1,8 +1,6 @@
 """Solution of training-step: plain SGD (what :class:`tinygrad_edu.optim.SGD` does with momentum 0) and the
 epoch loop of :func:`tinygrad_edu.train.fit`, without its progress bar, schedule and augmentation."""
 
-import numpy as np
-
 from tinygrad_edu import manual
 
 
