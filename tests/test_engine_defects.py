@@ -89,7 +89,7 @@ def test_no_grad_decorator_is_reentrant():
 
 def test_one_no_grad_object_shared_by_threads():
     guard = no_grad()
-    inside = threading.Barrier(2)
+    inside = threading.Barrier(2, timeout=30)  # a broken worker fails the test instead of hanging it
     seen: list[bool] = []
 
     def worker() -> None:
