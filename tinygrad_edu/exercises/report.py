@@ -10,6 +10,7 @@ from tinygrad_edu.exercises.diagnose import Verdict
 from tinygrad_edu.exercises.student import NOT_WRITTEN, Attempt
 
 PASS, FAIL = "pass", "FAIL"
+WIDTH = 88  # the report folds its sentences to fit a terminal and a code block on the site
 
 
 @dataclass
@@ -96,7 +97,7 @@ def format_items(items: list[ItemResult]) -> list[str]:
         lines.append(f"{item.item.ljust(width)}  {item.status.ljust(status_width)}  {_error_text(item.error):>8}".rstrip())
         if item.diagnosis and item.status != PASS:
             for paragraph in item.diagnosis.splitlines():
-                lines.append(textwrap.fill(paragraph, width=100, initial_indent="    ", subsequent_indent="      ",
+                lines.append(textwrap.fill(paragraph, width=WIDTH, initial_indent="    ", subsequent_indent="      ",
                                            break_long_words=False, break_on_hyphens=False))
     return lines
 
@@ -104,7 +105,7 @@ def format_items(items: list[ItemResult]) -> list[str]:
 def format_report(report: Report) -> str:
     """The aligned table of a report, each failure followed by its diagnosis, and the verdict."""
     lines = [f"Checking {report.exercise}: {report.source}", "", *format_items(report.items), ""]
-    lines.extend(textwrap.fill(note, width=100, subsequent_indent="  ", break_long_words=False,
+    lines.extend(textwrap.fill(note, width=WIDTH, subsequent_indent="  ", break_long_words=False,
                                break_on_hyphens=False) for note in report.notes)
     if report.notes:
         lines.append("")
