@@ -18,7 +18,19 @@ the machine was also shared with other jobs, load average 4 to 6, so "idle" is n
 
 One thread was faster in 7 of the 8 cases, up to 10 times, and far steadier (the default's three epochs of
 the same ``train`` run took 0.4, 2.3 and 6.4 s); the exception, lesson 7 on a quiet machine, is its evaluation
-of 10,000 images at once, a product large enough for two threads to pay off.
+of 10,000 images at once, a product large enough for two threads to pay off. Measured again with the final
+lessons (lesson 8 trains every setting with 3 seeds) while the machine was busier still (load average 4 to
+11), one thread was faster in all 8 cases::
+
+    workload                              machine  1 thread  default  default / 1
+    train epoch (autodiff)                idle     1.50      10.65    7.11
+    train epoch (autodiff)                loaded   1.80      29.71    16.53
+    train epoch (manual)                  idle     1.37      15.06    10.96
+    train epoch (manual)                  loaded   1.90      24.64    12.94
+    lessons/07_training_mnist.py --quick  idle     9.36      31.36    3.35
+    lessons/07_training_mnist.py --quick  loaded   15.33     57.48    3.75
+    lessons/08_experiments.py --quick     idle     39.95     119.67   3.00
+    lessons/08_experiments.py --quick     loaded   35.02     73.43    2.10
 
 :func:`blas_threads` sets the limit through `threadpoolctl <https://github.com/joblib/threadpoolctl>`_, the
 library scikit-learn uses for the same purpose; ``tinygrad-edu train`` and every lesson call it. Set
