@@ -9,8 +9,10 @@ arrived (an order in which a tensor comes before one of its inputs), and recursi
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -145,30 +147,71 @@ def _check_order(functions: dict[str, Callable[..., Any]], where: str) -> ItemRe
     return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS)
 
 
+class _TooSlow(BaseException):
+    """Raised into the student's code when the long chain overruns its time budget (not an Exception: their
+    ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Interrupt the block with :class:`_TooSlow` after ``seconds`` (main thread only; elsewhere no limit)."""
+    def interrupt(signum, frame):  # noqa: ANN001 - the signal handler protocol
+        raise _TooSlow
+
+    try:
+        previous = signal.signal(signal.SIGALRM, interrupt)
+    except (ValueError, AttributeError):  # not the main thread, or no SIGALRM (Windows)
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[ItemResult | None, Tensor, Any]:
     """Run ``student(root)`` on chains of 1,000 and 4,000 ops, then (if its cost is not quadratic) 100,000.
+
+    The cost is measured twice at each small size (the faster run counts, so a hiccup of a busy machine is
+    no verdict); a cost that grows 8 times or more from 1,000 to 4,000 ops is quadratic. The long chain also
+    runs under a time budget, in case the measurement missed it.
 
     Returns:
         ``(failure, root, outcome)``: a failing result (an error, recursion, a quadratic cost) or None, and the
         long chain's root and outcome.
     """
-    timings: list[float] = []
-    for length in (1_000, 4_000, 4_000, CHAIN_LENGTH):  # 4,000 twice: the faster run, so a hiccup is no verdict
-        quadratic = len(timings) == 3 and min(timings[1:]) > 0.1 and min(timings[1:]) > 8 * timings[0]
-        if length == CHAIN_LENGTH and quadratic:
-            timings[1] = min(timings[1:])
-            return ItemResult(item, FAIL, diagnosis=(
-                f"too slow: {timings[0] * 1e3:.0f} ms for 1,000 ops but {timings[1] * 1e3:.0f} ms for 4,000, so the "
-                f"cost grows with the square of the graph (100,000 ops would take minutes). {advice}")), root, None
+    timings: dict[int, float] = {}
+    for length in (1_000, 1_000, 4_000, 4_000):
         root, _ = chain(length)
         started = time.perf_counter()
         outcome = attempt(student, root)
-        timings.append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        timings[length] = min(elapsed, timings.get(length, elapsed))
         if not outcome.ok:
             result = ItemResult.from_attempt(item, outcome)
             if "RecursionError" in outcome.error:
                 result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
             return result, root, outcome
+    slow = (f"too slow: {timings[1_000] * 1e3:.0f} ms for 1,000 ops but {timings[4_000] * 1e3:.0f} ms for 4,000, so "
+            f"the cost grows with the square of the graph (100,000 ops would take minutes). {advice}")
+    if timings[4_000] > 0.1 and timings[4_000] > 8 * timings[1_000]:
+        return ItemResult(item, FAIL, diagnosis=slow), root, None
+    root, _ = chain(CHAIN_LENGTH)
+    budget = max(10.0, 100 * timings[4_000])  # 25 times the 4,000-op time if linear: a margin of 4
+    try:
+        with _time_budget(budget):
+            outcome = attempt(student, root)
+    except _TooSlow:
+        return ItemResult(item, FAIL, diagnosis=(
+            f"too slow: the 100,000-op chain took more than {budget:.0f} s ({timings[4_000] * 1e3:.0f} ms for 4,000 "
+            f"ops), so the cost grows faster than the graph. {advice}")), root, None
+    if not outcome.ok:
+        result = ItemResult.from_attempt(item, outcome)
+        if "RecursionError" in outcome.error:
+            result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
+        return result, root, outcome
     return None, root, outcome
 
 
