@@ -1,15 +1,24 @@
 """What the autodiff machinery costs on top of NumPy: per small op, and per node of a long chain.
 
 1. Per-op overhead: a chain of N ops on 4x4 float32 arrays, forward and backward, against the same NumPy
-   calls written by hand (the forward products and the backward rule), measured in the same run.
-   (PyTorch CPU spends about 22 us per small op here, when it is installed it is measured too.)
+   calls written by hand (the forward products and the backward rule), measured in the same run. When
+   PyTorch is installed (``pip install torch``, CPU build) the same chain is timed with it too, in a worker
+   process of its own: importing torch creates ~160,000 Python objects, which would slow Python's garbage
+   collector, and so our engine, if they lived in this process. The measurements of the three alternate,
+   repeat after repeat, so a busy machine slows them alike.
 2. Backward time per node on a 100,000-op chain (and 200,000, to show it grows linearly).
+
+Times are CPU time of the measuring process (``time.process_time``), not wall-clock time, so that other
+programs sharing the machine do not inflate them; every computation here is single-threaded (PyTorch is
+set to one thread).
 
     python benchmarks/op_overhead.py
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -17,19 +26,21 @@ import numpy as np
 from tinygrad_edu import Tensor
 
 N_OPS = 20_000
-REPEATS = 5
+REPEATS = 7
+OPS = ("mul", "add", "tanh")
+clock = time.process_time
 
 
 def ours_per_op(op: str) -> float:
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True)
     c = Tensor(rng.uniform(0.9999, 1.0001, (4, 4)).astype(np.float32), requires_grad=True)
-    start = time.perf_counter()
+    start = clock()
     y = x
     for _ in range(N_OPS):
         y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
     y.sum().backward()
-    return (time.perf_counter() - start) / N_OPS
+    return (clock() - start) / N_OPS
 
 
 def numpy_per_op(op: str) -> float:
@@ -37,7 +48,7 @@ def numpy_per_op(op: str) -> float:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 4)).astype(np.float32)
     c = rng.uniform(0.9999, 1.0001, (4, 4)).astype(np.float32)
-    start = time.perf_counter()
+    start = clock()
     values = [x]
     for _ in range(N_OPS):
         y = values[-1]
@@ -52,46 +63,85 @@ def numpy_per_op(op: str) -> float:
             grad_c += g
         else:
             g = g * (1 - values[i] * values[i])
-    return (time.perf_counter() - start) / N_OPS
+    return (clock() - start) / N_OPS
 
 
-def torch_per_op(op: str) -> float | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(1)
+def torch_per_op(op: str) -> float:
+    """The same chain with PyTorch (CPU, one thread); runs in the worker process (see :func:`torch_worker`)."""
+    import torch
+
     x = torch.randn(4, 4, requires_grad=True)
     c = (torch.rand(4, 4) * 2e-4 + 0.9999).requires_grad_()
-    start = time.perf_counter()
+    start = clock()
     y = x
     for _ in range(N_OPS):
         y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
     y.sum().backward()
-    return (time.perf_counter() - start) / N_OPS
+    return (clock() - start) / N_OPS
+
+
+def torch_worker() -> None:
+    """Answer "op" lines on stdin with PyTorch's seconds per op on stdout, until stdin closes."""
+    import torch
+
+    torch.set_num_threads(1)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(torch_per_op(line.strip()), flush=True)
+
+
+def start_torch_worker() -> subprocess.Popen | None:
+    """A worker process timing PyTorch, or None when torch is not installed."""
+    worker = subprocess.Popen(
+        [sys.executable, __file__, "--torch-worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True,
+    )
+    if worker.stdout.readline().strip() != "ready":
+        worker.wait()
+        return None
+    return worker
+
+
+def ask(worker: subprocess.Popen, op: str) -> float:
+    worker.stdin.write(op + "\n")
+    worker.stdin.flush()
+    return float(worker.stdout.readline())
 
 
 def chain_backward_seconds(length: int) -> tuple[float, float]:
     x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     y = x
-    start = time.perf_counter()
+    start = clock()
     for _ in range(length // 2):
         y = y * 1.0 + 0.0
-    forward = time.perf_counter() - start
-    start = time.perf_counter()
+    forward = clock() - start
+    start = clock()
     y.sum().backward()
-    return forward, time.perf_counter() - start
+    return forward, clock() - start
 
 
 def main() -> None:
-    print(f"per op, forward + backward, 4x4 float32, chain of {N_OPS} ops, best of {REPEATS}")
-    print(f"{'op':<6}{'ours (us)':>10}{'numpy (us)':>12}{'overhead (us)':>15}{'ratio':>8}{'pytorch (us)':>14}")
-    for op in ("mul", "add", "tanh"):
-        ours = min(ours_per_op(op) for _ in range(REPEATS)) * 1e6
-        ref = min(numpy_per_op(op) for _ in range(REPEATS)) * 1e6
-        torch_time = torch_per_op(op)
-        torch_text = f"{min(torch_per_op(op) for _ in range(REPEATS)) * 1e6:>14.2f}" if torch_time is not None else f"{'-':>14}"
+    print(f"per op, forward + backward, 4x4 float32, chain of {N_OPS} ops, best of {REPEATS}, CPU time")
+    worker = start_torch_worker()
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(REPEATS):
+        for op in OPS:
+            timings = {"ours": ours_per_op(op), "numpy": numpy_per_op(op)}
+            if worker is not None:
+                timings["pytorch"] = ask(worker, op)
+            for engine, seconds in timings.items():
+                best[op, engine] = min(best.get((op, engine), seconds), seconds)
+    if worker is not None:
+        worker.stdin.close()
+        worker.wait()
+    print(f"{'op':<6}{'ours (us)':>10}{'numpy (us)':>12}{'overhead (us)':>15}{'ratio':>8}{'pytorch (us)':>14}{'ours/pytorch':>14}")
+    for op in OPS:
+        ours, ref = best[op, "ours"] * 1e6, best[op, "numpy"] * 1e6
+        torch_time = best.get((op, "pytorch"))
+        torch_text = f"{torch_time * 1e6:>14.2f}{ours / (torch_time * 1e6):>14.2f}" if torch_time else f"{'-':>14}{'-':>14}"
         print(f"{op:<6}{ours:>10.2f}{ref:>12.2f}{ours - ref:>15.2f}{ours / ref:>8.2f}{torch_text}")
+    if worker is None:
+        print("(PyTorch is not installed: pip install torch to compare)")
     print()
     print("backward of a long chain (each step: one mul and one add)")
     per_node = {}
@@ -104,4 +154,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--torch-worker"]:
+        torch_worker()
+    else:
+        main()

@@ -260,6 +260,7 @@ def glossary_markdown() -> str:
 # What mkdocstrings leaves of the roles in its HTML: ``:func:<code>~tinygrad_edu.manual.forward</code>``.
 RST_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>(~?)([\w.]+)</code>")
 RST_INLINE_MATH = re.compile(r":math:<code>(.*?)</code>", re.DOTALL)
+RST_LITERAL_MARKER = re.compile(r"(?<=[^\s:.])::</p>")
 RST_MATH_BLOCK = re.compile(r"<p>\.\. math::\s*(.*?)</p>", re.DOTALL)
 
 
@@ -275,6 +276,8 @@ def docstring_rst_to_html(html: str) -> str:
     """Rewrite the reStructuredText roles and maths that survive in mkdocstrings' HTML of a docstring."""
     html = RST_MATH_BLOCK.sub(lambda m: f'<div class="arithmatex">\\[{_plain_maths(m[1].strip())}\\]</div>', html)
     html = RST_INLINE_MATH.sub(lambda m: f'<span class="arithmatex">\\({_plain_maths(m[1])}\\)</span>', html)
+    # "text::" before an indented block is reStructuredText for "text:" followed by a literal (code) block.
+    html = RST_LITERAL_MARKER.sub(":</p>", html)
     return RST_ROLE.sub(lambda m: f"<code>{m[2].rsplit('.', 1)[-1] if m[1] else m[2]}</code>", html)
 
 

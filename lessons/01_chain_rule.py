@@ -135,6 +135,7 @@ print(f"max |autodiff - hand| over the plot: {np.max(np.abs(x_tensor.grad - f_pr
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start local-derivatives` gives you a file to fill in, and
-# `tinygrad-edu exercise check local-derivatives` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start local-derivatives` writes the file to fill in, and
+# `tinygrad-edu exercise check local-derivatives` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("local-derivatives")`.

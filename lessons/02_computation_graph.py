@@ -101,8 +101,9 @@ print(f"after x.zero_grad(), x.grad = {x.grad}")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start engine` gives you a file to fill in, and
-# `tinygrad-edu exercise check engine` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start engine` writes the file to fill in, and
+# `tinygrad-edu exercise check engine` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("engine")`.
 #
 # Not done `local-derivatives` yet? It comes first, the same way.

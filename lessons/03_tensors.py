@@ -88,8 +88,9 @@ save_figure(fig, OUT, "matmul-gradient.png")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start tensor-ops` gives you a file to fill in, and
-# `tinygrad-edu exercise check tensor-ops` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start tensor-ops` writes the file to fill in, and
+# `tinygrad-edu exercise check tensor-ops` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("tensor-ops")`.
 #
 # Not done `engine` yet? It comes first, the same way.

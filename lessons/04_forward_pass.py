@@ -196,6 +196,7 @@ save_figure(fig, OUT, "softmax-overflow.png")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start softmax-cross-entropy` gives you a file to fill in, and
-# `tinygrad-edu exercise check softmax-cross-entropy` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start softmax-cross-entropy` writes the file to fill in, and
+# `tinygrad-edu exercise check softmax-cross-entropy` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("softmax-cross-entropy")`.

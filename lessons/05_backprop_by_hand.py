@@ -121,8 +121,9 @@ save_figure(fig, OUT, "comparison.png")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start network-backprop` gives you a file to fill in, and
-# `tinygrad-edu exercise check network-backprop` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start network-backprop` writes the file to fill in, and
+# `tinygrad-edu exercise check network-backprop` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("network-backprop")`.
 #
 # Not done `softmax-cross-entropy` yet? It comes first, the same way.

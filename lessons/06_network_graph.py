@@ -83,6 +83,7 @@ print(f"worst difference: {max(d for _, d in differences):.1e}")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start deep-network` gives you a file to fill in, and
-# `tinygrad-edu exercise check deep-network` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start deep-network` writes the file to fill in, and
+# `tinygrad-edu exercise check deep-network` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("deep-network")`.

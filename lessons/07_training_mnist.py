@@ -168,10 +168,13 @@ save_figure(fig, OUT, "curves.png")
 # %%
 heading("With Adam, the same rounding ends further apart")
 # --8<-- [start:adam_drift]
-adam = TrainConfig(hidden=HIDDEN, epochs=1, batch_size=BATCH_SIZE, optimizer="adam", lr=1e-3,
-                   schedule="constant", augment=0, seed=SEED)
-difference = engines_difference(adam, train_x, train_y)  # |autodiff - manual| of each parameter
-pixel_on = (train_x > 0).mean(axis=0)  # the fraction of training images in which each pixel is on
+adam = TrainConfig(hidden=HIDDEN, epochs=1, batch_size=BATCH_SIZE,
+                   optimizer="adam", lr=1e-3, schedule="constant",
+                   augment=0, seed=SEED)
+# |autodiff - manual| of each parameter after that epoch
+difference = engines_difference(adam, train_x, train_y)
+# In how many training images is each pixel on?
+pixel_on = (train_x > 0).mean(axis=0)
 rare = pixel_on < 0.01
 # --8<-- [end:adam_drift]
 print(format_table(["parameter", "largest |autodiff - manual| after one Adam epoch"],
@@ -232,6 +235,7 @@ show_saved(plot_confusion_matrix(confusion, OUT / "confusion.png"))
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start training-step` gives you a file to fill in, and
-# `tinygrad-edu exercise check training-step` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start training-step` writes the file to fill in, and
+# `tinygrad-edu exercise check training-step` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("training-step")`.

@@ -171,7 +171,8 @@ def plot_losses(settings: list[Setting], title: str, out, name: str) -> None:
         window = max(1, setting.steps // 40)
         curves = np.array([smooth(run.losses, window) for run in setting.runs])
         steps = np.arange(curves.shape[1]) + window
-        line, = ax.plot(steps, curves.mean(axis=0), label=f"{setting.label}: {setting.mean:.1%} ± {setting.sd:.1%}")
+        line, = ax.plot(steps, curves.mean(axis=0), "o-" if setting.steps < 10 else "-",  # a few steps: show them
+                        label=f"{setting.label}: {setting.mean:.1%} ± {setting.sd:.1%}")
         ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_yscale("log")
     ax.set_xlabel("step")
@@ -185,13 +186,15 @@ def plot_losses(settings: list[Setting], title: str, out, name: str) -> None:
 # %%
 # --8<-- [start:flops]
 def flops_per_example(hidden: int, inputs: int = 784, classes: int = 10) -> int:
-    """Multiply-adds x 2 of one example's forward and backward (the matrix products; the rest is O(hidden)).
+    """Floating-point operations of one example's matrix products, forward and backward.
 
-    Forward: X W1 and A1 W2. Backward: dW2 = A1^T dZ2, dA1 = dZ2 W2^T and dW1 = X^T dZ1 (no gradient
-    for the pixels themselves). Each product of an (n, a) by an (a, b) matrix costs 2nab operations.
+    An (n, a) @ (a, b) product costs 2nab (a multiply and an add per term).
+    Forward: X W1, A1 W2. Backward: dW2 = A1^T dZ2, dA1 = dZ2 W2^T,
+    dW1 = X^T dZ1 (no gradient for the pixels).
     """
     forward = 2 * inputs * hidden + 2 * hidden * classes
-    backward = 2 * hidden * classes + 2 * classes * hidden + 2 * inputs * hidden
+    backward = (2 * hidden * classes + 2 * classes * hidden
+                + 2 * inputs * hidden)
     return forward + backward
 # --8<-- [end:flops]
 
@@ -327,6 +330,7 @@ save_figure(fig, OUT, "summary.png")
 # %% [markdown]
 # ## Your turn
 #
-# Write it yourself: `tinygrad-edu exercise start optimizers` gives you a file to fill in, and
-# `tinygrad-edu exercise check optimizers` checks it and says what is wrong (in a notebook cell, put `!` in
-# front of the command).
+# Write it yourself: `tinygrad-edu exercise start optimizers` writes the file to fill in, and
+# `tinygrad-edu exercise check optimizers` checks it and names the likely mistake. In a notebook, you can
+# instead define the functions in a cell and check them with
+# `from tinygrad_edu.exercises import check; check("optimizers")`.

@@ -108,16 +108,33 @@ BAD_USAGE: list[Row] = [
     *rows(1, "is a folder, but the MNIST file", ("evaluate", "--checkpoint", "{model}", "--data-dir", "{folder_in_place}")),
     *rows(2, "MNIST files missing from", ("compare", "--data-dir", "{missing}")),  # compare: 2 for bad input
     *rows(1, "is a file, not a folder", ("evaluate", "--checkpoint", "{model}"), env={"TINYGRAD_EDU_DATA": "{file}"}),
-    # ---- exercise, compare --backward (a student's broken file: tests/test_exercises.py, tests/test_compare.py) ----
-    *rows(2, "no exercise called 'nope'", ("exercise", "check", "nope"), ("exercise", "start", "nope"),
+    # ---- exercises ----
+    *rows(2, "no exercise called 'nope'", ("exercise", "check", "nope"), ("exercise", "start", "nope", "--dir", "{tmp}"),
           ("exercise", "solution", "nope")),
-    *rows(2, "invalid choice", ("exercise", "frobnicate")),
+    *rows(2, "invalid choice: 'bogus'", ("exercise", "bogus")),
+    *rows(2, "argument --dir: ", ("exercise", "start", "engine", "--dir", "{file}"),
+          ("exercise", "check", "engine", "--dir", "{file}"), ("exercise", "list", "--dir", "{file}")),
+    *rows(2, "no such file. Start the exercise with", ("exercise", "check", "engine", "--dir", "{missing}")),
     *rows(2, "the following arguments are required", ("exercise",), ("exercise", "start")),
-    *rows(2, "no such file", ("exercise", "check", "engine", "--dir", "{tmp}/nothing"),
-          ("compare", "--backward", "{tmp}/missing.py")),
+    *rows(2, "no such file", ("compare", "--backward", "{tmp}/missing.py")),
     *rows(2, "no such folder", ("exercise", "list", "--dir", "{tmp}/nothing")),
-    *rows(2, "cannot write", ("exercise", "start", "engine", "--dir", "{file}")),
     *rows(2, "not both", ("compare", "--backward", "{tmp}/missing.py", "--inject-bug", "forgot-1/N")),
+    # ---- notebooks ----
+    *rows(2, "no lesson scripts", ("notebooks", "--lessons", "{tmp}")),
+    *rows(2, "argument --out: ", ("notebooks", "--out", "{file}")),
+    # ---- lessons: the same option types and messages, named after the script; refused before any work ----
+    *rows(2, "argument --out: ", ("lessons/01_chain_rule.py", "--out", "{file}"),
+          ("lessons/03_tensors.py", "--out", "{file}/figures"), ("lessons/06_network_graph.py", "--out", "{file}"),
+          ("lessons/08_experiments.py", "--quick", "--out", "{file}", "--data-dir", "{missing}")),
+    *rows(2, "unrecognized arguments: --no-such-option", ("lessons/02_computation_graph.py", "--no-such-option")),
+    *rows(2, "argument --epochs: must be a positive integer", ("lessons/07_training_mnist.py", "--epochs", "0"),
+          ("lessons/07_training_mnist.py", "--epochs", "-3"), ("lessons/07_training_mnist.py", "--epochs", "two")),
+    *rows(2, "is a file, not a folder", ("lessons/05_backprop_by_hand.py", "--data-dir", "{file}")),
+    # MNIST missing (and no way to download it): the loader's message, which suggests --data-dir.
+    *rows(1, "pass --data-dir FOLDER", ("lessons/05_backprop_by_hand.py", "--data-dir", "{missing}"),
+          ("lessons/07_training_mnist.py", "--quick", "--data-dir", "{missing}"),
+          ("lessons/08_experiments.py", "--quick", "--data-dir", "{missing}")),
+    *rows(1, "pass --data-dir FOLDER", ("lessons/07_training_mnist.py", "--quick"), env={"TINYGRAD_EDU_DATA": "{missing}"}),
 ]
 
 # A few rows run again as real processes: the exit code and stderr a shell sees, and no "Traceback".
@@ -150,7 +167,7 @@ def random_params(hidden: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
 def materials(tmp_path_factory) -> dict[str, str]:
     """The files the rows' placeholders name, built once."""
     tmp = tmp_path_factory.mktemp("bad-usage")
-    m: dict[str, Path] = {"tmp": tmp, "missing": tmp / "no-such-folder"}
+    m: dict[str, Path] = {"tmp": tmp, "missing": tmp / "no-such-folder", "lessons": PROJECT_ROOT / "lessons"}
     m["file"] = tmp / "notes.txt"
     m["file"].write_text("just some text\n")
     m["foreign_out"] = tmp / "foreign-out"
@@ -226,6 +243,10 @@ def check(row: Row, code: int, out: str, err: str) -> None:
     assert "Traceback" not in out + err, shown
     assert code == row.code, f"exit code {code}, expected {row.code}{shown}"
     assert row.phrase in err, f"{row.phrase!r} not on stderr{shown}"
+    if row.argv[0].endswith(".py"):  # a lesson reports like a command, named after its script
+        assert f"{Path(row.argv[0]).name}: error: " in err, shown
+        if row.code == 2:  # bad usage is refused before any work: not even the lesson's title is printed
+            assert out == "", shown
 
 
 @pytest.mark.parametrize("row", BAD_USAGE, ids=lambda row: row.id)

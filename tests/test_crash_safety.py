@@ -26,8 +26,8 @@ from tests.test_bad_usage import write_small_mnist
 from tinygrad_edu.checkpoint import load_checkpoint
 from tinygrad_edu.train import OUTPUT_FILES
 
-KILLS = int(os.environ.get("TINYGRAD_EDU_KILLS", "5"))
-KILL_BUDGET_S = float(os.environ.get("TINYGRAD_EDU_KILL_BUDGET", "30"))
+KILLS = int(os.environ.get("TINYGRAD_EDU_KILLS", "4"))
+KILL_BUDGET_S = float(os.environ.get("TINYGRAD_EDU_KILL_BUDGET", "25"))
 TRAIN = ["train", "--hidden", "8", "--epochs", "1", "--val-size", "100", "--no-progress"]
 
 
@@ -356,3 +356,23 @@ def test_an_unwritable_out_folder_is_refused_before_any_work(tmp_path, monkeypat
         cli.main(["train", "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path / "never-read")])
     assert exit_.value.code == 2
     assert f"argument --out: cannot write into {tmp_path}: permission denied" in capsys.readouterr().err
+
+
+def test_stale_temporaries_of_our_naming_only(tmp_path):
+    from tinygrad_edu.atomic import remove_stale_temporaries
+
+    dead, alive = 2**22 + 12345, os.getpid()
+    names = {
+        f".train-images-idx3-ubyte.gz.{dead}.k2j4h5g6.part": False,   # a killed download: removed
+        f".train-images-idx3-ubyte.gz.{alive}.k2j4h5g6.part": True,   # a download still running: kept
+        ".train-images-idx3-ubyte.gz.ab12cd34.part": False,           # the older naming, two hours old: removed
+        ".t10k-labels-idx1-ubyte.gz.ab12cd34.part": True,             # the older naming, just written: kept
+        f".notes.txt.{dead}.k2j4h5g6.part": True,                     # another destination: not ours to clean
+        "train-images.part": True,                                    # not our naming at all
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    two_hours_ago = time.time() - 7200
+    os.utime(tmp_path / ".train-images-idx3-ubyte.gz.ab12cd34.part", (two_hours_ago, two_hours_ago))
+    remove_stale_temporaries(tmp_path, ["train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
+    assert sorted(os.listdir(tmp_path)) == sorted(name for name, kept in names.items() if kept)

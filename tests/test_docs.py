@@ -12,11 +12,13 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from html import escape as html_escape
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -359,11 +361,13 @@ def test_docstring_rst_becomes_maths_and_names() -> None:
     html = (
         "<p>See :class:<code>~tinygrad_edu.tensor.Tensor</code> and :func:<code>tinygrad_edu.manual.forward</code>;"
         " the loss is :math:<code>-\\log p_y</code>.</p>\n<p>.. math::\n    L = \\frac{1}{N}</p>"
+        "\n<p>one example per row::</p>"
     )
     assert hooks.docstring_rst_to_html(html) == (
         "<p>See <code>Tensor</code> and <code>tinygrad_edu.manual.forward</code>;"
         ' the loss is <span class="arithmatex">\\(-\\log p_y\\)</span>.</p>\n'
         '<div class="arithmatex">\\[L = \\frac{1}{N}\\]</div>'
+        "\n<p>one example per row:</p>"
     )
 
 
@@ -404,3 +408,17 @@ def test_notebook_downloads_from_its_lesson_page(visit) -> None:
     notebook = json.loads(Path(download.path()).read_text(encoding="utf-8"))
     assert notebook["nbformat"] == 4 and notebook["metadata"]["kernelspec"]["name"] == "python3"
     page.assert_clean()
+
+
+def test_pages_quote_the_numbers_of_the_build_s_own_runs(built_site: Path) -> None:
+    """``[[lesson-NN:name]]`` on a page becomes the number that lesson recorded in the build's run."""
+    placeholder = re.compile(r"\[\[(lesson-\d\d):(\w+)\]\]")
+    quoted = 0
+    for page in sorted((REPO / "docs" / "lessons").glob("[0-9][0-9]-*.md")):
+        html = (built_site / "lessons" / page.stem / "index.html").read_text(encoding="utf-8")
+        assert "[[lesson-" not in html, f"{page.name}: a number placeholder was left on the page"
+        for lesson, name in placeholder.findall(page.read_text()):
+            numbers = json.loads((REPO / "docs" / "generated" / lesson / "numbers.json").read_text())
+            assert html_escape(numbers[name]) in html, f"{page.name}: {lesson}:{name} = {numbers[name]!r} not shown"
+            quoted += 1
+    assert quoted >= 40  # lessons 1, 4, 5, 7 and 8 quote their runs

@@ -89,7 +89,7 @@ def test_no_grad_decorator_is_reentrant():
 
 def test_one_no_grad_object_shared_by_threads():
     guard = no_grad()
-    inside = threading.Barrier(2)
+    inside = threading.Barrier(2, timeout=30)  # a broken worker fails the test instead of hanging it
     seen: list[bool] = []
 
     def worker() -> None:
@@ -365,3 +365,20 @@ def test_a_parameter_listed_twice_is_refused():
     array = np.zeros(2, np.float32)
     with pytest.raises(ValueError, match=r"Adam: parameter 1 is the same .* as parameter 0"):
         Adam([array, array])
+
+
+def test_negating_a_bool_tensor_names_the_op():
+    with pytest.raises(TypeError, match="neg: -x of a bool tensor"):
+        -Tensor([True, False])
+
+
+def test_dropout_of_integers_is_not_truncated():
+    from tinygrad_edu.nn import Dropout
+
+    out = Dropout(0.5, seed=0)(Tensor(np.ones(1000, dtype=np.int64)))
+    assert out.dtype == np.float32 and set(np.unique(out.data)) <= {0.0, 2.0} and (out.data == 2.0).any()
+
+
+def test_linear_layer_on_integer_input_stays_float32():
+    out = Linear(3, 2, rng=np.random.default_rng(0))(np.array([[1, 2, 3]]))
+    assert out.dtype == np.float32

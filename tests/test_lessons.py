@@ -233,7 +233,8 @@ def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
     assert_figures(out, "initialisation.png", "optimizers.png", "batch-size.png", "summary.png")
 
 
-# --- Bad invocations: a clean message and the right exit code, never a traceback --------------------------
+# --- Lessons that cannot do everything still end cleanly (the table of bad invocations, lessons included, is
+# tests/test_bad_usage.py) -------------------------------------------------------------------------------------
 
 UNREACHABLE_MIRROR = "http://127.0.0.1:9/"  # nothing listens on the discard port: every download fails at once
 
@@ -250,51 +251,6 @@ def run_lesson_raw(script: str, args: list[str], cwd: Path, path: str | None = N
         env["PATH"] = path
     return subprocess.run([sys.executable, str(LESSONS / script), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
-
-
-# Each row: lesson, arguments ({file}: an existing file, {empty}: an empty folder), the environment's MNIST
-# folder, expected exit code, a phrase of the message on stderr.
-BAD_INVOCATIONS = [
-    ("01_chain_rule.py", ["--out", "{file}"], None, 2, "argument --out: {file} is a file, not a folder"),
-    ("03_tensors.py", ["--out", "{file}/figures"], None, 2, "argument --out: cannot create a-file/figures: a-file is a file"),
-    ("06_network_graph.py", ["--out", "{file}"], None, 2, "is a file, not a folder"),
-    ("02_computation_graph.py", ["--no-such-option"], None, 2, "unrecognized arguments: --no-such-option"),
-    ("07_training_mnist.py", ["--epochs", "0"], None, 2, "argument --epochs: must be a positive integer, got 0"),
-    ("07_training_mnist.py", ["--epochs", "-3"], None, 2, "argument --epochs: must be a positive integer"),
-    ("07_training_mnist.py", ["--epochs", "two"], None, 2, "argument --epochs: must be a positive integer"),
-    ("05_backprop_by_hand.py", ["--data-dir", "{file}"], None, 2, "argument --data-dir: {file} is a file"),
-    # A bad --out is refused before any work, even with the data missing too.
-    ("08_experiments.py", ["--quick", "--out", "{file}", "--data-dir", "{empty}"], None, 2, "argument --out"),
-    # MNIST missing (and no way to download it): the package's message, which suggests --data-dir.
-    ("05_backprop_by_hand.py", ["--data-dir", "{empty}"], None, 1, "pass --data-dir FOLDER"),
-    ("07_training_mnist.py", ["--quick", "--data-dir", "{empty}"], None, 1, "pass --data-dir FOLDER"),
-    ("08_experiments.py", ["--quick", "--data-dir", "{empty}"], None, 1, "pass --data-dir FOLDER"),
-    ("07_training_mnist.py", ["--quick"], "{empty}", 1, "pass --data-dir FOLDER"),
-]
-
-
-@pytest.mark.parametrize(("script", "args", "data_env", "code", "phrase"), BAD_INVOCATIONS,
-                         ids=[f"{row[0][:2]} {' '.join(row[1])} {row[2] or ''}".strip() for row in BAD_INVOCATIONS])
-def test_bad_lesson_invocation(tmp_path: Path, script: str, args: list[str], data_env: str | None, code: int,
-                               phrase: str) -> None:
-    (tmp_path / "a-file").write_text("not a folder")
-    (tmp_path / "empty").mkdir()
-    fill = {"{file}": "a-file", "{empty}": "empty"}
-
-    def filled(text: str) -> str:
-        for key, value in fill.items():
-            text = text.replace(key, value)
-        return text
-
-    result = run_lesson_raw(script, [filled(a) for a in args], tmp_path,
-                            data_env=str(tmp_path / "empty") if data_env else None)
-    output = result.stdout + result.stderr
-    assert result.returncode == code, output[-3000:]
-    assert filled(phrase) in result.stderr, result.stderr[-3000:]
-    assert f"{script}: error: " in result.stderr  # one way of reporting, named after the lesson
-    assert "Traceback" not in output
-    if code == 2:  # refused before any work: not even the lesson's title was printed
-        assert result.stdout == ""
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write to any folder")

@@ -177,6 +177,21 @@ def test_init_params_he_statistics_and_reproducibility():
     assert xavier["W1"].std() == pytest.approx(np.sqrt(2 / (784 + 128)), rel=0.02)
 
 
+def test_variance_of_pre_activations_follows_the_second_moment_of_the_inputs(mnist):
+    """The initialisation argument of the derivations page, with MNIST's numbers:
+    Var(z_l) = n_in Var(W_l) E[a_{l-1}^2], E[relu(z)^2] = Var(z) / 2, and E[x^2] = 0.112 for MNIST's pixels."""
+    x = mnist.train_images.astype(np.float64)
+    second_moment = np.mean(x**2)
+    assert round(float(second_moment), 3) == 0.112  # the value quoted on the page and in init_params
+    assert second_moment > 1.1 * x.var()  # pixels are not centred: the second moment is not the variance
+    params = manual.init_params(128, seed=0, dtype=np.float64)
+    cache = manual.forward(params, x[:10_000])
+    var_z1 = np.mean(cache["Z1"] ** 2)
+    assert var_z1 == pytest.approx(784 * params["W1"].var() * second_moment, rel=0.1)
+    # relu keeps half of a symmetric pre-activation's second moment
+    assert np.mean(cache["A1"] ** 2) == pytest.approx(var_z1 / 2, rel=0.05)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

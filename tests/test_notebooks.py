@@ -87,6 +87,11 @@ def test_lesson_notebook_runs_with_inline_figures(name: str, tmp_path: Path, req
         mnist_dir = request.getfixturevalue("mnist_dir")
         set_setting(notebook, "DATA_DIR = None  # the folder holding MNIST (None: $TINYGRAD_EDU_DATA, else "
                     "downloaded once into the cache)", f"DATA_DIR = {str(mnist_dir)!r}")
+    number = name[:2]
+    out = f"out/lesson-{number}"
+    if name == "03_tensors":  # a student's edit of OUT decides where the figures go (no command line in a kernel)
+        out = "my figures"
+        set_setting(notebook, 'OUT = "out/lesson-03"  # the folder for this lesson\'s figure', f"OUT = {out!r}")
     if name in ("07_training_mnist", "08_experiments"):
         settings = next(cell for cell in notebook.cells if cell.cell_type == "code")
         quick = next(line for line in settings.source.splitlines() if line.startswith("QUICK = False"))
@@ -98,20 +103,12 @@ def test_lesson_notebook_runs_with_inline_figures(name: str, tmp_path: Path, req
              for kind in ("image/png", "image/svg+xml") if kind in output.get("data", {})]
     assert shown == expected_figures
     text = "".join(output.get("text", "") for output in outputs(executed) if output.output_type == "stream")
-    number = name[:2]
-    assert f"Figures and files go to out/lesson-{number}/" in text  # the default OUT, under the kernel's folder
-    assert text.count(f"saved out/lesson-{number}/") >= len(expected_figures)
+    assert f"Figures and files go to {out}/" in text  # relative to the kernel's folder
+    assert text.count(f"saved {out}/") >= len(expected_figures)
+    assert len(list((tmp_path / out).glob("*.*"))) >= len(expected_figures)
     assert "Traceback" not in text and not [o for o in outputs(executed) if o.output_type == "error"]
     if name == "07_training_mnist":
         assert "training on 10,000 images for 2 epochs" in text  # QUICK = True took effect
-
-
-def test_settings_cell_changes_the_run(tmp_path: Path) -> None:
-    """A student's edit of OUT in the first cell decides where the figures go (no command line in a kernel)."""
-    notebook = nbformat.reads(lesson_notebook(LESSONS / "03_tensors.py"), as_version=4)
-    set_setting(notebook, 'OUT = "out/lesson-03"  # the folder for this lesson\'s figure', 'OUT = "my figures"')
-    run_notebook(notebook, tmp_path)
-    assert (tmp_path / "my figures" / "matmul-gradient.png").is_file()
 
 
 def test_notebooks_command_writes_one_notebook_per_lesson(tmp_path: Path) -> None:
@@ -134,7 +131,7 @@ def test_notebooks_command_writes_one_notebook_per_lesson(tmp_path: Path) -> Non
 def test_notebooks_command_outside_a_clone(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "notebooks"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad usage: no lessons where it looked
     assert "no lesson scripts" in result.stderr and "--lessons DIR" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -201,3 +198,23 @@ def test_bad_settings_in_a_notebook_are_named(tmp_path: Path) -> None:
     assert errors[2].evalue.startswith("DATA_DIR: a-file is a file, not a folder")
     assert "True 3 PosixPath('figures')" in executed.cells[4].outputs[-1].text
     assert (tmp_path / "figures").is_dir()
+
+
+def test_your_turn_check_works_in_a_notebook(tmp_path: Path) -> None:
+    """The last cell of lesson 7 says: define the functions in a cell, then check("training-step"). It works."""
+    import tinygrad_edu.exercises as exercises
+
+    exercises_dir = Path(exercises.__file__).parent
+    lesson = nbformat.reads(lesson_notebook(LESSONS / "07_training_mnist.py"), as_version=4)
+    assert 'check("training-step")' in lesson.cells[-1].source
+    check_cell = 'from tinygrad_edu.exercises import check\ncheck("training-step")'
+    notebook = code_notebook(
+        (exercises_dir / "stubs" / "training_step.py").read_text(),  # the functions, not written yet
+        check_cell,
+        (exercises_dir / "solutions" / "training_step.py").read_text(),  # the functions, written right
+        check_cell,
+    )
+    executed = run_notebook(notebook, tmp_path)
+    not_yet, solved = (executed.cells[i].outputs[-1].data["text/plain"] for i in (1, 3))
+    assert "not written yet" in not_yet and "FAIL" not in not_yet
+    assert "not written yet" not in solved and "FAIL" not in solved and "pass" in solved

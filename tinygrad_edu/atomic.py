@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -55,6 +56,9 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
 
 
 _TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?:part|staging|previous)$")
+# Earlier versions named temporary files without the process id: removed once they are an hour old.
+_LEGACY_PATTERN = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.part$")
+LEGACY_AGE_S = 3600
 
 
 def _process_alive(pid: int) -> bool:
@@ -69,12 +73,20 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
 def remove_stale_temporaries(folder: str | os.PathLike, names: Iterable[str] | None = None) -> list[Path]:
     """Delete the temporary files and folders of our own naming in ``folder`` whose writer process is gone.
 
     Only names written by :func:`atomic_write` / :func:`atomic_folder` are touched
     (``.<name>.<pid>.<random>.part|staging|previous``), and only for the destination ``names`` if given.
-    A ``.previous`` folder whose destination is missing (a crash between the two renames of the
+    Files of the older naming without a process id (``.<name>.<random>.part``) are removed once they
+    are an hour old. A ``.previous`` folder whose destination is missing (a crash between the two renames of the
     fallback swap) is renamed back into place instead of deleted.
 
     Returns:
@@ -89,7 +101,14 @@ def remove_stale_temporaries(folder: str | os.PathLike, names: Iterable[str] | N
         return removed
     for entry in entries:
         match = _TEMP_PATTERN.match(entry.name)
-        if not match or (wanted is not None and match["name"] not in wanted) or _process_alive(int(match["pid"])):
+        if match is None:
+            legacy = _LEGACY_PATTERN.match(entry.name)
+            if legacy and (wanted is None or legacy["name"] in wanted) and entry.is_file() \
+                    and _older_than(entry, LEGACY_AGE_S):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+            continue
+        if (wanted is not None and match["name"] not in wanted) or _process_alive(int(match["pid"])):
             continue
         destination = folder / match["name"]
         try:

@@ -35,7 +35,7 @@ from tinygrad_edu import cli
 from tinygrad_edu.atomic import atomic_write
 from tinygrad_edu.blas import blas_threads
 from tinygrad_edu.cli import OutputFolderError, prepare_output_folder
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.errors import TinygradEduError, UsageError
 
 
 def in_notebook() -> bool:
@@ -126,8 +126,9 @@ def lesson_settings(number: int, description: str, **settings: Any) -> Any:
 def report_errors_cleanly(prog: str) -> None:
     """In a script, print the package's errors (a missing file, a bad setting) as ``prog: error: ...``, no traceback.
 
-    Python still exits with status 1 after an uncaught exception. Bugs (any other exception) keep their
-    traceback, which is what a bug report needs.
+    The same words and exit codes as the ``tinygrad-edu`` commands: 2 for a setting that cannot work
+    (:class:`~tinygrad_edu.errors.UsageError`), 1 for any other of the package's errors (Python's exit code for an
+    uncaught exception). Bugs (any other exception) keep their traceback, which is what a bug report needs.
     """
     previous = sys.excepthook
 
@@ -135,6 +136,9 @@ def report_errors_cleanly(prog: str) -> None:
         if isinstance(error, TinygradEduError):
             sys.stdout.flush()
             print(f"{prog}: error: {error}", file=sys.stderr)
+            if isinstance(error, UsageError):
+                sys.stderr.flush()
+                os._exit(2)  # the hook cannot change the exit code otherwise; nothing is left to clean up
         elif isinstance(error, KeyboardInterrupt):
             print("interrupted", file=sys.stderr)
         else:

@@ -221,10 +221,11 @@ class Dropout(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.training or self.p == 0:
             return x
+        dtype = x.dtype if x.dtype.kind == "f" else np.float32  # integers: dropout computes in float32
         if self.p == 1:  # every entry dropped (1/(1-p) would divide by zero)
-            return x * np.zeros(x.shape, dtype=x.dtype)
+            return x * np.zeros(x.shape, dtype=dtype)
         keep = self.rng.random(x.shape) >= self.p
-        return x * (keep * (1.0 / (1.0 - self.p))).astype(x.dtype)
+        return x * (keep * (1.0 / (1.0 - self.p))).astype(dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

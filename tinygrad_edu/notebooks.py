@@ -16,14 +16,15 @@ import argparse
 from pathlib import Path
 
 from tinygrad_edu.atomic import atomic_write
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.cli import input_folder, output_folder, prepare_output_folder
+from tinygrad_edu.errors import TinygradEduError, UsageError
 
 LESSON_GLOB = "[0-9][0-9]_*.py"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
 class NotebookError(TinygradEduError, RuntimeError):
-    """The notebooks cannot be made: jupytext is missing, or there are no lesson scripts where we looked."""
+    """The notebooks cannot be made: jupytext is missing."""
 
 
 def lesson_scripts(lessons_dir: str | Path) -> list[Path]:
@@ -60,13 +61,11 @@ def write_notebooks(lessons_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Write ``out_dir/<script name>.ipynb`` for every lesson script (each file atomically); return the paths."""
     scripts = lesson_scripts(lessons_dir)
     if not scripts:
-        raise NotebookError(
+        raise UsageError(
             f"no lesson scripts ({LESSON_GLOB}) in {Path(lessons_dir).absolute()}: run this from a clone of the "
             "repository, or name the folder with --lessons DIR"
         )
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NotebookError(f"--out {out} is a file, not a folder: name a folder for the notebooks")
+    out = prepare_output_folder(out_dir)
     written = []
     for script in scripts:
         path = out / f"{script.stem}.ipynb"
@@ -77,9 +76,9 @@ def write_notebooks(lessons_dir: str | Path, out_dir: str | Path) -> list[Path]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lessons", type=Path, default=Path("lessons"), metavar="DIR",
+    parser.add_argument("--lessons", type=input_folder, default=Path("lessons"), metavar="DIR",
                         help="the folder of lesson scripts (default: %(default)s, as in a clone of the repository)")
-    parser.add_argument("--out", type=Path, default=Path("notebooks"), metavar="DIR",
+    parser.add_argument("--out", type=output_folder, default=Path("notebooks"), metavar="DIR",
                         help="where the .ipynb files go (default: %(default)s)")
 
 

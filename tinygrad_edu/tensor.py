@@ -136,25 +136,31 @@ def topological_order(root: Tensor) -> list[Tensor]:
     """
     order: list[Tensor] = []
     visited: set[int] = set()
-    # Each stack entry is (tensor, inputs finished?). A tensor is expanded the first time it is popped:
-    # its inputs go on the stack above it, so they are all finished before it is appended to ``order``.
-    # (Marking tensors visited when pushed instead would be wrong: a tensor used by two ops could then be
-    # appended after only one of them, and backward would visit it before all its gradient arrived.)
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
+    # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
+    # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
+    # two ops could then be appended after only one of them, and backward would visit it before all its
+    # gradient arrived.) Two parallel lists rather than (tensor, flag) pairs: no tuple per step.
+    stack: list[Tensor] = [root]
+    inputs_finished: list[bool] = [False]
     while stack:
-        tensor, inputs_finished = stack.pop()
-        if inputs_finished:
+        tensor = stack.pop()
+        if inputs_finished.pop():
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._op is not None:
+        visited.add(key)
+        stack.append(tensor)
+        inputs_finished.append(True)
+        op = tensor._op
+        if op is not None:
             # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
-            for parent in reversed(tensor._op.inputs):
+            for parent in reversed(op.inputs):
                 if id(parent) not in visited:
-                    stack.append((parent, False))
+                    stack.append(parent)
+                    inputs_finished.append(False)
     return order
 # --8<-- [end:topological_order]
 
@@ -185,24 +191,26 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
         grad = grads.pop(id(tensor), None)
         if grad is None:  # no path from this tensor to root requires a gradient
             continue
-        if tensor._op is not None:
-            shared.add(id(grad))
-        if tensor._op is None or tensor._retains_grad:
+        op = tensor._op
+        if op is None:  # a leaf: keep its gradient
             tensor._accumulate_grad(grad, owned=id(grad) not in shared)
-        if tensor._op is not None:
-            input_grads = tensor._op.backward(grad)
-            for parent, parent_grad in zip(tensor._op.inputs, input_grads):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                if parent_grad.shape != parent.data.shape:  # would be broadcast into .grad, silently wrong
-                    raise GradError(
-                        f"backward of {tensor._op.name}: returned a gradient of shape {parent_grad.shape} for "
-                        f"an input of shape {parent.shape}; an op's backward must return one gradient of "
-                        "exactly its input's shape per input (a bug in that op's backward)."
-                    )
-                key = id(parent)
-                # Add, never overwrite: a tensor used twice gets one contribution per use.
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            yield tensor, grad
+            continue
+        shared.add(id(grad))
+        if tensor._retains_grad:
+            tensor._accumulate_grad(grad)
+        for parent, parent_grad in zip(op.inputs, op.backward(grad)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            if parent_grad.shape != parent.data.shape:  # would be broadcast into .grad, silently wrong
+                raise GradError(
+                    f"backward of {op.name}: returned a gradient of shape {parent_grad.shape} for "
+                    f"an input of shape {parent.shape}; an op's backward must return one gradient of "
+                    "exactly its input's shape per input (a bug in that op's backward)."
+                )
+            key = id(parent)
+            # Add, never overwrite: a tensor used twice gets one contribution per use.
+            grads[key] = grads[key] + parent_grad if key in grads else parent_grad
         yield tensor, grad
 # --8<-- [end:iter_backward]
 
@@ -398,7 +406,8 @@ class Tensor:
         """Wrap an op's output; record the op only if some input needs a gradient (hot path: keep it lean)."""
         if type(data) is not np.ndarray:  # NumPy returns scalars from full reductions and 0-d arithmetic
             data = np.asarray(data)
-        out = Tensor._constant(data)
+        out = Tensor.__new__(Tensor)  # as _constant, inlined: this runs once per op
+        out.data, out.grad, out.requires_grad, out.name, out._op, out._retains_grad = data, None, False, None, None, False
         if _grad_mode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
@@ -414,7 +423,7 @@ class Tensor:
         integer operand of a float tensor becomes float; see :func:`_result_dtype` for the whole rule.
         """
         if isinstance(other, Tensor):
-            if other.data.dtype == self.data.dtype:
+            if other.data.dtype is self.data.dtype:  # the common case (``is``: 3 times faster than ==)
                 return self, other
         elif type(other) in (float, int) and self.data.dtype.kind == "f":  # the common case: x * 2.0
             return self, Tensor._constant(np.asarray(other, dtype=self.data.dtype))
@@ -787,6 +796,8 @@ class Tensor:
     # -- elementwise unary ops ------------------------------------------------------------------------
     def __neg__(self) -> Tensor:
         """``-a``.  d(-a)/da = -1."""
+        if self.data.dtype.kind == "b":
+            raise TypeError("neg: -x of a bool tensor is not defined (as in PyTorch); use ~x.numpy() or 1 - x for a logical not")
 
         def backward(g: np.ndarray):
             return (-g,)

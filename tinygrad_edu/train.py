@@ -313,6 +313,9 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     mnist = load_mnist(data_dir, progress=progress)
     images, labels = mnist.train_images, mnist.train_labels
     if config.train_subset is not None:
+        if config.train_subset > len(images):
+            log(f"note: --train-subset {config.train_subset} is more than the {len(images)} training images in "
+                f"{mnist.source}; using all of them")
         images, labels = images[: config.train_subset], labels[: config.train_subset]
     if config.val_size >= len(images):
         raise ConfigError(f"--val-size {config.val_size} leaves no training images: {mnist.source} has "
@@ -477,7 +480,8 @@ def check_memory(config: TrainConfig, train_images: int = 60_000) -> None:
     """Refuse (:class:`~tinygrad_edu.memory.MemoryBudgetError`) a run whose arrays cannot fit in memory now."""
     from tinygrad_edu.memory import check_fits, mlp_bytes
 
-    batch = config.batch_size or (config.train_subset or train_images)
+    available_images = min(config.train_subset or train_images, train_images)
+    batch = min(config.batch_size or available_images, available_images)  # a batch cannot exceed the data
     data_bytes = (train_images + 10_000) * 784 * (1 + 4 + 4)  # uint8 as read, float32, the train/val split copy
     evaluation = mlp_bytes(config.hidden, batch=2000)  # predict_in_chunks: 2,000 images at a time
     needed = data_bytes + max(mlp_bytes(config.hidden, batch=batch), evaluation)

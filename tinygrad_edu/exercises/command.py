@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tinygrad_edu.atomic import atomic_write
+from tinygrad_edu.cli import input_folder, output_folder
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.exercises.catalogue import EXERCISES, get
 from tinygrad_edu.exercises.student import StudentFileError
@@ -18,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tinygrad-edu exercise``."""
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="list the exercises (with --dir, how far you are in each)")
-    listing.add_argument("--dir", metavar="DIR", help="your exercises folder, to show each exercise's status")
+    listing.add_argument("--dir", type=input_folder, metavar="DIR", help="your exercises folder, to show each exercise's status")
     for action, help_text in (
         ("start", "write the exercise file into your folder (never over an existing file without --force)"),
         ("check", "check your exercise file item by item: pass / FAIL / not written yet, and the likely mistake"),
@@ -27,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub = actions.add_parser(action, help=help_text, description=help_text)
         sub.add_argument("name", metavar="NAME", help="the exercise (tinygrad-edu exercise list)")
         if action != "solution":
-            sub.add_argument("--dir", metavar="DIR", default=DEFAULT_DIR,
+            # start writes into the folder; check only reads it. Either is checked before any work.
+            sub.add_argument("--dir", type=output_folder if action == "start" else input_folder, metavar="DIR",
+                             default=DEFAULT_DIR,
                              help=f"your exercises folder (default ./{DEFAULT_DIR}/)")
         if action == "start":
             sub.add_argument("--force", action="store_true", help="overwrite the file if it exists")
@@ -94,7 +97,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _check_command(name: str, folder: str) -> str:
-    option = "" if folder == DEFAULT_DIR else f" --dir {folder}"
+    option = "" if Path(folder) == Path(DEFAULT_DIR) else f" --dir {folder}"
     return f"tinygrad-edu exercise check {name}{option}"
 
 
@@ -105,7 +108,7 @@ def _check(args: argparse.Namespace) -> int:
     path = Path(args.dir) / exercise.filename
     if not path.is_file():
         print(f"tinygrad-edu exercise check: {path}: no such file. Start the exercise with:\n"
-              f"  tinygrad-edu exercise start {exercise.name}" + ("" if args.dir == DEFAULT_DIR else f" --dir {args.dir}"),
+              f"  tinygrad-edu exercise start {exercise.name}" + ("" if Path(args.dir) == Path(DEFAULT_DIR) else f" --dir {args.dir}"),
               file=sys.stderr)
         return 2
     report = check_file(exercise.name, path)
