@@ -318,3 +318,14 @@ def test_lines_that_build_a_gradient_in_place_are_one_line(tmp_path):
     report = check_file("network-backprop", write(tmp_path, "network-backprop", text))
     assert [item.item for item in report.items if not item.passed] == ["dW1", "chain"], str(report)
     assert "times 3" in report["dW1"].diagnosis
+
+
+def test_engine_quadratic_backward_is_named_too_slow_before_the_long_chain(tmp_path):
+    text = get("engine").solution().replace(
+        "    for tensor in reversed(topological_order(root)):\n",
+        "    order = topological_order(root)\n    for tensor in reversed(order):\n"
+        "        position = [id(t) for t in order].index(id(tensor))  # a list search per tensor: quadratic\n")
+    report = check_file("engine", write(tmp_path, "engine", text))
+    assert report["backward"].passed
+    diagnosis = report["backward, with your topological_order"].diagnosis
+    assert diagnosis.startswith("too slow:") and "grows with the square of the graph" in diagnosis
