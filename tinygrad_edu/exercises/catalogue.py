@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
 
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.errors import UsageError
 
 SOLUTION_HEADER = (
     "# SOLUTION of the exercise {name}, printed by `tinygrad-edu exercise solution {name}`.\n"
@@ -32,8 +32,8 @@ SOLUTION_HEADER = (
 )
 
 
-class UnknownExerciseError(TinygradEduError, KeyError):
-    """An exercise name that does not exist."""
+class UnknownExerciseError(UsageError, KeyError):
+    """An exercise name that does not exist (bad usage: the command exits 2)."""
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tinygrad_edu.atomic import atomic_write
 from tinygrad_edu.cli import input_folder, output_folder
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.errors import UsageError
 from tinygrad_edu.exercises.catalogue import EXERCISES, get
 from tinygrad_edu.exercises.student import StudentFileError
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except StudentFileError as error:
         print(f"tinygrad-edu exercise {args.action}: {error}", file=sys.stderr)
         return 1
-    except TinygradEduError as error:
+    except UsageError as error:  # as cli.main would report it, but naming the action too
         print(f"tinygrad-edu exercise {args.action}: error: {error}", file=sys.stderr)
         return 2
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     folder = Path(args.dir) if args.dir else None
     if folder is not None and not folder.is_dir():
-        raise TinygradEduError(f"--dir {folder}: no such folder (tinygrad-edu exercise start NAME creates it)")
+        raise UsageError(f"--dir {folder}: no such folder (tinygrad-edu exercise start NAME creates it)")
     width = max(map(len, EXERCISES))
     print(f"{'exercise'.ljust(width)}  lesson  goal")
     for exercise in EXERCISES.values():
@@ -82,7 +82,7 @@ def _start(args: argparse.Namespace) -> int:
     path = folder / exercise.filename
     if path.exists() and not args.force:
         print(f"tinygrad-edu exercise start: {path} already exists; it is not overwritten (your work is in it). "
-              "Check it with:\n  " + _check_command(exercise.name, args.dir)
+              "Check it with:\n  " + _command("check", exercise.name, args.dir)
               + "\nor start again from the blank file with --force (which overwrites it).", file=sys.stderr)
         return 1
     try:
@@ -90,15 +90,16 @@ def _start(args: argparse.Namespace) -> int:
         with atomic_write(path) as out:
             out.write(exercise.stub().encode("utf-8"))
     except OSError as error:
-        raise TinygradEduError(f"cannot write {path}: {error.strerror or error}") from None
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     print(f"wrote {path}")
-    print(f"fill in the functions that raise NotImplementedError, then check with:\n  {_check_command(exercise.name, args.dir)}")
+    print(f"fill in the functions that raise NotImplementedError, then check with:\n  {_command('check', exercise.name, args.dir)}")
     return 0
 
 
-def _check_command(name: str, folder: str) -> str:
+def _command(action: str, name: str, folder: str | Path) -> str:
+    """The command line of ``action`` on exercise ``name``, with ``--dir`` only when it is not the default."""
     option = "" if Path(folder) == Path(DEFAULT_DIR) else f" --dir {folder}"
-    return f"tinygrad-edu exercise check {name}{option}"
+    return f"tinygrad-edu exercise {action} {name}{option}"
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -108,7 +109,7 @@ def _check(args: argparse.Namespace) -> int:
     path = Path(args.dir) / exercise.filename
     if not path.is_file():
         print(f"tinygrad-edu exercise check: {path}: no such file. Start the exercise with:\n"
-              f"  tinygrad-edu exercise start {exercise.name}" + ("" if Path(args.dir) == Path(DEFAULT_DIR) else f" --dir {args.dir}"),
+              f"  {_command('start', exercise.name, args.dir)}",
               file=sys.stderr)
         return 2
     report = check_file(exercise.name, path)
