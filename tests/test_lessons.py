@@ -284,3 +284,23 @@ def test_lessons_go_on_without_graphviz(tmp_path: Path, script: str, last_line: 
     for name in sources:
         assert "digraph" in (tmp_path / "out" / name).read_text(), name
     assert not list((tmp_path / "out").rglob("*.svg"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT is POSIX's Ctrl-C")
+def test_ctrl_c_in_a_lesson_says_interrupted_and_exits_130(tmp_path: Path, mnist_dir: Path) -> None:
+    import signal
+
+    env = dict(os.environ, MPLBACKEND="Agg", TINYGRAD_EDU_DATA=str(mnist_dir))
+    lesson = subprocess.Popen([sys.executable, str(LESSONS / "08_experiments.py"), "--quick", "--out", "out"],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert lesson.stdout is not None
+        while "Figures and files go to" not in lesson.stdout.readline():  # the settings (and the hook) are in place
+            assert lesson.poll() is None, "the lesson ended before printing its output folder"
+        lesson.send_signal(signal.SIGINT)
+        stdout, stderr = lesson.communicate(timeout=60)
+    finally:
+        lesson.kill()
+    assert lesson.returncode == 130
+    assert stderr.strip().endswith("interrupted")
+    assert "Traceback" not in stdout + stderr

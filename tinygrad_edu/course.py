@@ -141,6 +141,8 @@ def report_errors_cleanly(prog: str) -> None:
                 os._exit(2)  # the hook cannot change the exit code otherwise; nothing is left to clean up
         elif isinstance(error, KeyboardInterrupt):
             print("interrupted", file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(130)  # what a shell expects after Ctrl-C, as the tinygrad-edu commands return
         else:
             previous(kind, error, traceback)
 
