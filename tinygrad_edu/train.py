@@ -326,14 +326,13 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     log(f"training 784-{config.hidden}-10 with the {config.engine} engine on {len(train_x)} images "
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
         f"batch {config.batch_size or 'full'}, {config.epochs} epochs, seed {config.seed}")
+    kept = f" Nothing was written: {out} is as it was." if out is not None else ""
     try:
         history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
     except TrainingDivergedError as error:
-        kept = f" Nothing was written: {out} is as it was." if out is not None else ""
         raise TrainingDivergedError(f"{error}{kept}") from None
     broken = [name for name, array in engine.params.items() if not np.isfinite(array).all()]
     if broken:
-        kept = f" Nothing was written: {out} is as it was." if out is not None else ""
         raise TrainingDivergedError(f"the parameters {', '.join(broken)} hold NaN or infinite values after training: "
                                     f"training diverged. Try a smaller learning rate than {config.lr:g}.{kept}")
 
