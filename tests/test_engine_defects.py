@@ -77,6 +77,25 @@ def test_a_backward_returning_the_wrong_shape_is_caught_naming_the_op():
     assert x.grad is None
 
 
+def test_a_backward_returning_the_broadcast_shape_is_summed_back_as_in_pytorch():
+    """An op's backward may return a broadcast input's gradient in the result's shape: the backward loop sums
+    it over the broadcast axes (PyTorch's engine does the same), so .grad has the input's shape."""
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    spread = Tensor._result(np.broadcast_to(x.data, (4, 3)), (x,), "spread", lambda g: (g,))
+    weights = np.arange(12.0).reshape(4, 3)
+    (spread * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad, [18.0, 22.0, 26.0])  # column sums of weights
+
+
+def test_a_gradient_that_is_not_the_input_broadcast_is_refused():
+    """(3,) for an input of shape (1, 3) is not a broadcast of it (it has fewer axes): a bug, refused."""
+    x = Tensor(np.ones((1, 3)), requires_grad=True)
+    bad = Tensor._result(x.data * 2, (x,), "bad_op", lambda g: (g.reshape(3),))
+    with pytest.raises(GradError, match=r"bad_op.*shape \(3,\).*\(1, 3\)"):
+        bad.sum().backward()
+    assert x.grad is None
+
+
 def test_no_grad_decorator_is_reentrant():
     @no_grad()
     def countdown(n: int) -> bool:

@@ -14,7 +14,9 @@ How it works, in four lines:
    intermediates on which you called :meth:`Tensor.retain_grad`.
 
 Broadcasting: an op on shapes ``(N, H)`` and ``(H,)`` copies the second operand along the batch axis, so
-its gradient is the *sum* over that axis. :func:`sum_to_shape` is the one place where that happens.
+its gradient is the *sum* over that axis. The ops' backward functions return the gradient of a broadcast
+input in the result's shape, and the backward loop sums it back with :func:`sum_to_shape`: the one place
+where that happens (PyTorch's engine does the same).
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
     is linear in the size of the graph and a chain of any length works.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()
+    visited: set[Tensor] = set()  # a Tensor hashes by identity (as in PyTorch), so a set of tensors works
     # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
     # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
     # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
@@ -148,17 +150,16 @@ def topological_order(root: Tensor) -> list[Tensor]:
         if inputs_finished.pop():
             order.append(tensor)
             continue
-        key = id(tensor)
-        if key in visited:
+        if tensor in visited:
             continue
-        visited.add(key)
+        visited.add(tensor)
         stack.append(tensor)
         inputs_finished.append(True)
         op = tensor._op
         if op is not None:
             # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
             for parent in reversed(op.inputs):
-                if id(parent) not in visited:
+                if parent not in visited:
                     stack.append(parent)
                     inputs_finished.append(False)
     return order
@@ -183,12 +184,12 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
             "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
         )
     root_grad = _initial_gradient(root, gradient)
-    grads: dict[int, np.ndarray] = {id(root): root_grad}
+    grads: dict[Tensor, np.ndarray] = {root: root_grad}
     # Arrays someone else may still hold: the caller's gradient, and every gradient an op receives (add, for
     # one, passes it on unchanged). ``.grad`` must copy those; any other array it may keep as it is.
     shared = {id(root_grad)}
     for tensor in reversed(topological_order(root)):
-        grad = grads.pop(id(tensor), None)
+        grad = grads.pop(tensor, None)
         if grad is None:  # no path from this tensor to root requires a gradient
             continue
         op = tensor._op
@@ -202,17 +203,30 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
         for parent, parent_grad in zip(op.inputs, op.backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if parent_grad.shape != parent.data.shape:  # would be broadcast into .grad, silently wrong
-                raise GradError(
-                    f"backward of {op.name}: returned a gradient of shape {parent_grad.shape} for "
-                    f"an input of shape {parent.shape}; an op's backward must return one gradient of "
-                    "exactly its input's shape per input (a bug in that op's backward)."
-                )
-            key = id(parent)
+            if parent_grad.shape != parent.data.shape:  # the input was broadcast (or the op has a bug)
+                parent_grad = _unbroadcast(op, parent, parent_grad)
             # Add, never overwrite: a tensor used twice gets one contribution per use.
-            grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         yield tensor, grad
 # --8<-- [end:iter_backward]
+
+
+def _unbroadcast(op: Op, parent: Tensor, grad: np.ndarray) -> np.ndarray:
+    """The gradient of an input that ``op`` broadcast, summed back to the input's shape.
+
+    A gradient of any other shape is a bug in ``op``'s backward: refused here, before it can reach ``.grad``.
+    """
+    try:
+        broadcast = np.broadcast_shapes(parent.data.shape, grad.shape) == grad.shape
+    except ValueError:  # the shapes do not even broadcast together
+        broadcast = False
+    if not broadcast:
+        raise GradError(
+            f"backward of {op.name}: returned a gradient of shape {grad.shape} for an input of shape "
+            f"{parent.shape}; an op's backward must return, per input, a gradient of the input's shape or of "
+            "the shape it was broadcast to (a bug in that op's backward)."
+        )
+    return sum_to_shape(grad, parent.data.shape)
 
 
 def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
@@ -567,10 +581,7 @@ class Tensor:
             raise _shape_error("add", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            return (
-                sum_to_shape(g, a.shape) if a.requires_grad else None,
-                sum_to_shape(g, b.shape) if b.requires_grad else None,
-            )
+            return g, g
 
         return Tensor._result(out, (a, b), "add", backward)
 
@@ -583,10 +594,7 @@ class Tensor:
             raise _shape_error("sub", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            return (
-                sum_to_shape(g, a.shape) if a.requires_grad else None,
-                sum_to_shape(-g, b.shape) if b.requires_grad else None,
-            )
+            return g, (-g if b.requires_grad else None)
 
         return Tensor._result(out, (a, b), "sub", backward)
 
@@ -601,8 +609,8 @@ class Tensor:
 
         def backward(g: np.ndarray):
             return (
-                sum_to_shape(g * b.data, a.shape) if a.requires_grad else None,
-                sum_to_shape(g * a.data, b.shape) if b.requires_grad else None,
+                g * b.data if a.requires_grad else None,
+                g * a.data if b.requires_grad else None,
             )
 
         return Tensor._result(out, (a, b), "mul", backward)
@@ -624,8 +632,8 @@ class Tensor:
         def backward(g: np.ndarray):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (
-                    sum_to_shape(g / b.data, a.shape) if a.requires_grad else None,
-                    sum_to_shape(-g * out / b.data, b.shape) if b.requires_grad else None,
+                    g / b.data if a.requires_grad else None,
+                    -g * out / b.data if b.requires_grad else None,
                 )
 
         return Tensor._result(out, (a, b), "div", backward)
@@ -655,8 +663,8 @@ class Tensor:
             x, n = a.data, b.data
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (
-                    sum_to_shape(np.where(n == 0, 0, g * n * x ** (n - 1)), a.shape) if a.requires_grad else None,
-                    sum_to_shape(np.where((x == 0) & (n >= 0), 0, g * out * np.log(x)), b.shape) if b.requires_grad else None,
+                    np.where(n == 0, 0, g * n * x ** (n - 1)) if a.requires_grad else None,
+                    np.where((x == 0) & (n >= 0), 0, g * out * np.log(x)) if b.requires_grad else None,
                 )
 
         return Tensor._result(out, (a, b), "pow", backward)
@@ -715,8 +723,8 @@ class Tensor:
         def backward(g: np.ndarray):
             to_a = _split_ties(a.data > b.data, a.data == b.data, g)
             return (
-                sum_to_shape(to_a, a.shape) if a.requires_grad else None,
-                sum_to_shape(g - to_a, b.shape) if b.requires_grad else None,
+                to_a if a.requires_grad else None,
+                g - to_a if b.requires_grad else None,
             )
 
         return Tensor._result(out, (a, b), "maximum", backward)
@@ -732,8 +740,8 @@ class Tensor:
         def backward(g: np.ndarray):
             to_a = _split_ties(a.data < b.data, a.data == b.data, g)
             return (
-                sum_to_shape(to_a, a.shape) if a.requires_grad else None,
-                sum_to_shape(g - to_a, b.shape) if b.requires_grad else None,
+                to_a if a.requires_grad else None,
+                g - to_a if b.requires_grad else None,
             )
 
         return Tensor._result(out, (a, b), "minimum", backward)

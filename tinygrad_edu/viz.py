@@ -41,7 +41,7 @@ import graphviz
 import numpy as np
 
 from tinygrad_edu.errors import TinygradEduError
-from tinygrad_edu.tensor import Tensor, iter_backward, topological_order
+from tinygrad_edu.tensor import Tensor, iter_backward, sum_to_shape, topological_order
 
 __all__ = [
     "draw_graph",
@@ -524,6 +524,7 @@ def backward_steps(
         for x, contribution in zip(t._op.inputs, t._op.backward(grad)):
             if contribution is None or not x.requires_grad:
                 continue
+            contribution = sum_to_shape(contribution, x.data.shape)  # as the backward loop does for a broadcast input
             key = id(x)
             sums[key] = sums[key] + contribution if key in sums else contribution
             if key not in senders:
