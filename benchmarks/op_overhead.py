@@ -5,8 +5,12 @@
    PyTorch is installed (``pip install torch``, CPU build) the same chain is timed with it too, in a worker
    process of its own: importing torch creates ~160,000 Python objects, which would slow Python's garbage
    collector, and so our engine, if they lived in this process. The measurements of the three alternate,
-   repeat after repeat, so a busy machine slows them alike.
-2. Backward time per node on a 100,000-op chain (and 200,000, to show it grows linearly).
+   repeat after repeat, so a busy machine slows them alike. The "GC" column is the part of our time spent
+   by Python's garbage collector walking the live graph (each op leaves a few Python objects behind, which
+   PyTorch keeps in C++): our time minus the same chain timed with the collector paused.
+2. The same ops in short graphs, as a training step makes them: 200 graphs of 100 ops, each freed after its
+   backward. The collector has little to walk there.
+3. Backward time per node on a 100,000-op chain (and 200,000, to show it grows linearly).
 
 Times are CPU time of the measuring process (``time.process_time``), not wall-clock time, so that other
 programs sharing the machine do not inflate them; every computation here is single-threaded (PyTorch is
@@ -17,6 +21,7 @@ set to one thread).
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import time
@@ -26,21 +31,30 @@ import numpy as np
 from tinygrad_edu import Tensor
 
 N_OPS = 20_000
-REPEATS = 7
+SHORT_GRAPH = 100  # ops per graph in the short-graph measurement (N_OPS // SHORT_GRAPH graphs)
+REPEATS = 9
 OPS = ("mul", "add", "tanh")
 clock = time.process_time
 
 
-def ours_per_op(op: str) -> float:
+def ours_per_op(op: str, length: int = N_OPS, collector: bool = True) -> float:
+    """Seconds per op of chains of ``length`` ops (N_OPS in all), each run forward and backward; ``collector``
+    False pauses Python's garbage collector while timing."""
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True)
     c = Tensor(rng.uniform(0.9999, 1.0001, (4, 4)).astype(np.float32), requires_grad=True)
-    start = clock()
-    y = x
-    for _ in range(N_OPS):
-        y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
-    y.sum().backward()
-    return (clock() - start) / N_OPS
+    if not collector:
+        gc.disable()
+    try:
+        start = clock()
+        for _ in range(N_OPS // length):
+            y = x
+            for _ in range(length):
+                y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
+            y.sum().backward()
+        return (clock() - start) / N_OPS
+    finally:
+        gc.enable()
 
 
 def numpy_per_op(op: str) -> float:
@@ -66,28 +80,30 @@ def numpy_per_op(op: str) -> float:
     return (clock() - start) / N_OPS
 
 
-def torch_per_op(op: str) -> float:
-    """The same chain with PyTorch (CPU, one thread); runs in the worker process (see :func:`torch_worker`)."""
+def torch_per_op(op: str, length: int = N_OPS) -> float:
+    """The same chains with PyTorch (CPU, one thread); runs in the worker process (see :func:`torch_worker`)."""
     import torch
 
     x = torch.randn(4, 4, requires_grad=True)
     c = (torch.rand(4, 4) * 2e-4 + 0.9999).requires_grad_()
     start = clock()
-    y = x
-    for _ in range(N_OPS):
-        y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
-    y.sum().backward()
+    for _ in range(N_OPS // length):
+        y = x
+        for _ in range(length):
+            y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
+        y.sum().backward()
     return (clock() - start) / N_OPS
 
 
 def torch_worker() -> None:
-    """Answer "op" lines on stdin with PyTorch's seconds per op on stdout, until stdin closes."""
+    """Answer "op length" lines on stdin with PyTorch's seconds per op on stdout, until stdin closes."""
     import torch
 
     torch.set_num_threads(1)
     print("ready", flush=True)
     for line in sys.stdin:
-        print(torch_per_op(line.strip()), flush=True)
+        op, length = line.split()
+        print(torch_per_op(op, int(length)), flush=True)
 
 
 def start_torch_worker() -> subprocess.Popen | None:
@@ -102,8 +118,8 @@ def start_torch_worker() -> subprocess.Popen | None:
     return worker
 
 
-def ask(worker: subprocess.Popen, op: str) -> float:
-    worker.stdin.write(op + "\n")
+def ask(worker: subprocess.Popen, op: str, length: int) -> float:
+    worker.stdin.write(f"{op} {length}\n")
     worker.stdin.flush()
     return float(worker.stdout.readline())
 
@@ -120,26 +136,50 @@ def chain_backward_seconds(length: int) -> tuple[float, float]:
     return forward, clock() - start
 
 
-def main() -> None:
-    print(f"per op, forward + backward, 4x4 float32, chain of {N_OPS} ops, best of {REPEATS}, CPU time")
-    worker = start_torch_worker()
+def measure_alternating(worker: subprocess.Popen | None) -> dict[tuple[str, str], float]:
+    """Best seconds per op of every (op, measurement), the measurements alternating repeat after repeat."""
     best: dict[tuple[str, str], float] = {}
     for _ in range(REPEATS):
         for op in OPS:
-            timings = {"ours": ours_per_op(op), "numpy": numpy_per_op(op)}
+            timings = {
+                "ours": ours_per_op(op),
+                "ours, collector paused": ours_per_op(op, collector=False),
+                "numpy": numpy_per_op(op),
+                "ours, short graphs": ours_per_op(op, SHORT_GRAPH),
+            }
             if worker is not None:
-                timings["pytorch"] = ask(worker, op)
-            for engine, seconds in timings.items():
-                best[op, engine] = min(best.get((op, engine), seconds), seconds)
+                timings["pytorch"] = ask(worker, op, N_OPS)
+                timings["pytorch, short graphs"] = ask(worker, op, SHORT_GRAPH)
+            for name, seconds in timings.items():
+                best[op, name] = min(best.get((op, name), seconds), seconds)
+    return best
+
+
+def print_table(title: str, best: dict[tuple[str, str], float], suffix: str = "", show_collector: bool = True) -> None:
+    """One row per op: ours, NumPy's floor, the overhead, and PyTorch's time when it was measured."""
+    print(title)
+    header = f"{'op':<6}{'ours (us)':>10}{'numpy (us)':>12}{'overhead (us)':>15}"
+    print(header + (f"{'GC (us)':>9}" if show_collector else "") + f"{'pytorch (us)':>14}{'ours/pytorch':>14}")
+    for op in OPS:
+        ours, floor = best[op, "ours" + suffix] * 1e6, best[op, "numpy"] * 1e6
+        row = f"{op:<6}{ours:>10.2f}{floor:>12.2f}{ours - floor:>15.2f}"
+        if show_collector:
+            row += f"{ours - best[op, 'ours, collector paused'] * 1e6:>9.2f}"
+        torch_time = best.get((op, "pytorch" + suffix))
+        row += f"{torch_time * 1e6:>14.2f}{ours / (torch_time * 1e6):>14.2f}" if torch_time else f"{'-':>14}{'-':>14}"
+        print(row)
+
+
+def main() -> None:
+    worker = start_torch_worker()
+    best = measure_alternating(worker)
     if worker is not None:
         worker.stdin.close()
         worker.wait()
-    print(f"{'op':<6}{'ours (us)':>10}{'numpy (us)':>12}{'overhead (us)':>15}{'ratio':>8}{'pytorch (us)':>14}{'ours/pytorch':>14}")
-    for op in OPS:
-        ours, ref = best[op, "ours"] * 1e6, best[op, "numpy"] * 1e6
-        torch_time = best.get((op, "pytorch"))
-        torch_text = f"{torch_time * 1e6:>14.2f}{ours / (torch_time * 1e6):>14.2f}" if torch_time else f"{'-':>14}{'-':>14}"
-        print(f"{op:<6}{ours:>10.2f}{ref:>12.2f}{ours - ref:>15.2f}{ours / ref:>8.2f}{torch_text}")
+    print_table(f"per op, forward + backward, 4x4 float32, one chain of {N_OPS} ops, best of {REPEATS}, CPU time", best)
+    print()
+    print_table(f"the same in short graphs: {N_OPS // SHORT_GRAPH} graphs of {SHORT_GRAPH} ops, each freed after its "
+                "backward", best, suffix=", short graphs", show_collector=False)
     if worker is None:
         print("(PyTorch is not installed: pip install torch to compare)")
     print()
