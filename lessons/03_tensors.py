@@ -2,7 +2,7 @@
 # # Lesson 3: tensors, broadcasting, and the gradient of a matrix product
 #
 # 1. Broadcasting: adding a bias of shape (3,) to a batch of shape (4, 3) copies the bias onto every row.
-#    Backward undoes the copy by summing the gradient over the rows (sum_to_shape).
+#    Backward undoes the copy by summing the gradient over the rows: the backward loop calls sum_to_shape.
 # 2. The matrix product C = A @ B: its gradients dA = dC Bᵀ and dB = Aᵀ dC, derived on the page, computed
 #    here by hand in NumPy, compared with autodiff, and checked against finite differences with gradcheck.
 #

@@ -166,6 +166,9 @@ PUSH_MARKED_ORDER = '''def topological_order(root):
 '''
 
 
+OWN_FUNCTIONS_ROW = "backward, with your order and sum_to_shape"
+
+
 def engine_with(tmp_path: Path, topological_order: str | None = None, **lines: str):
     text = get("engine").solution()
     if topological_order is not None:
@@ -177,7 +180,7 @@ def engine_with(tmp_path: Path, topological_order: str | None = None, **lines: s
 
 
 def test_engine_overwrite_instead_of_add(tmp_path):
-    report = engine_with(tmp_path, line=("grads[id(parent)] = ", "grads[id(parent)] = parent_grad"))
+    report = engine_with(tmp_path, line=("grads[parent] = ", "grads[parent] = parent_grad"))
     assert report["backward"].mistake == "overwrite" and "(+=)" in report["backward"].diagnosis
     assert report["topological_order"].passed and report["sum_to_shape"].passed
 
@@ -192,7 +195,7 @@ def test_engine_tensor_visited_before_its_gradient_arrived(tmp_path):
     assert report["topological_order"].mistake == "visited-too-early"
     assert "d = c * b comes before its input c = a * a" in report["topological_order"].diagnosis
     assert report["backward"].passed  # fed the engine's order, the loop itself is right
-    assert report["backward, with your topological_order"].mistake == "visited-too-early"
+    assert report[OWN_FUNCTIONS_ROW].mistake == "visited-too-early"
 
 
 def test_engine_recursion_fails_the_long_chain(tmp_path):
@@ -203,10 +206,31 @@ def test_engine_recursion_fails_the_long_chain(tmp_path):
     assert "RecursionError" in item.diagnosis and "engine.py:" in item.diagnosis
 
 
+def test_engine_broadcast_gradient_not_summed_back(tmp_path):
+    report = engine_with(tmp_path, line=("parent_grad = sum_to_shape(", "pass  # the unbroadcast forgotten"))
+    for row in ("backward", OWN_FUNCTIONS_ROW):
+        assert report[row].mistake == "unbroadcast-forgotten", str(report)
+        assert "b.grad has shape (2, 3)" in report[row].diagnosis and "sum_to_shape(" in report[row].diagnosis
+    assert report["topological_order"].passed and report["sum_to_shape"].passed
+
+
+def test_engine_numpy_refusing_b_s_broadcast_gradient_gets_a_hint(tmp_path):
+    # A leaf gradient started at zeros of b's shape: adding the unsummed (2, 3) gradient into it raises.
+    report = engine_with(tmp_path, line=("tensor.grad = ", "tensor.grad = (np.zeros(tensor.shape) if tensor.grad is "
+                                         "None else tensor.grad); tensor.grad += grad"),
+                         unbroadcast=("parent_grad = sum_to_shape(", "pass  # the unbroadcast forgotten"))
+    diagnosis = report["backward"].diagnosis
+    assert "ValueError" in diagnosis and "engine.py:" in diagnosis
+    assert "d = c * b broadcasts b of shape (3,) to (2, 3)" in diagnosis
+
+
 def test_engine_sum_to_shape_mean_instead_of_sum(tmp_path):
     text = get("engine").solution().replace("grad = grad.sum(", "grad = grad.mean(")
     report = check_file("engine", write(tmp_path, "engine", text))
     assert report["sum_to_shape"].mistake == "mean-not-sum"
+    assert report["backward"].passed  # fed the engine's sum_to_shape, the loop itself is right
+    assert report[OWN_FUNCTIONS_ROW].mistake == "mean-not-sum"
+    assert report[OWN_FUNCTIONS_ROW].diagnosis.endswith("fix sum_to_shape first")
 
 
 # -- the student's own errors, against their file and line ----------------------------------------------------
@@ -327,5 +351,5 @@ def test_engine_quadratic_backward_is_named_too_slow_before_the_long_chain(tmp_p
         "        position = [id(t) for t in order].index(id(tensor))  # a list search per tensor: quadratic\n")
     report = check_file("engine", write(tmp_path, "engine", text))
     assert report["backward"].passed
-    diagnosis = report["backward, with your topological_order"].diagnosis
+    diagnosis = report[OWN_FUNCTIONS_ROW].diagnosis
     assert diagnosis.startswith("too slow:") and "grows with the square of the graph" in diagnosis

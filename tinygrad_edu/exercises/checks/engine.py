@@ -1,10 +1,11 @@
 """engine (lessons 2-3): topological_order, the backward loop and sum_to_shape, on the project's own Tensor graph.
 
-Checked on a diamond (``a * a``, and a result used twice), on a chain of 100,000 operations, and on the
-broadcasting cases of ``sum_to_shape``. The backward loop is checked first on its own, with the engine's
-``topological_order`` fed in (the correct upstream values), then with the student's own order.
-Catalogued mistakes: ``=`` instead of ``+=`` (:data:`MISTAKES`), a tensor visited before all its gradient
-arrived (an order in which a tensor comes before one of its inputs), and recursion (the long chain).
+Checked on a diamond (``a * a``, a result used twice, an input broadcast), on a chain of 100,000 operations,
+and on the broadcasting cases of ``sum_to_shape``. The backward loop is checked first on its own, with the
+engine's ``topological_order`` and ``sum_to_shape`` fed in (the correct upstream functions), then with the
+student's own. Catalogued mistakes (:data:`MISTAKES`): ``=`` instead of ``+=``, a broadcast input's gradient
+not summed back to its shape, a tensor visited before all its gradient arrived (an order in which a tensor
+comes before one of its inputs), and recursion (the long chain).
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("topological_order", "backward", "sum_to_shape")
 CHAIN_LENGTH = 100_000
+A_SHAPE, B_SHAPE = (2, 3), (3,)  # the diamond's leaves: d = c * b broadcasts b along the first axis of c
 
 MISTAKES = {
     "overwrite": "a is used twice (c = a * a) and your gradient holds only one of its contributions: the "
                  "backward loop overwrites a gradient (=) instead of adding to it (+=)",
+    "unbroadcast-forgotten": f"your backward loop did not sum b's gradient back to b's shape: d = c * b broadcast "
+                             f"b of shape {B_SHAPE} to {A_SHAPE}, so your b.grad has shape {A_SHAPE}; sum it "
+                             "back with parent_grad = sum_to_shape(parent_grad, parent.shape) before adding it",
     "overwrite-leaf-grad": "your backward replaces the .grad a leaf already had instead of adding to it "
                            "(backward accumulates, as in PyTorch: that is why training calls zero_grad)",
     "visited-too-early": "a tensor is visited before all its gradient arrived: in your order it comes before "
@@ -41,14 +46,16 @@ MISTAKES = {
 
 # -- the graphs -------------------------------------------------------------------------------------------
 def diamond(grad_a: np.ndarray | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """``L = (e * f).sum()``, ``e = d + c``, ``f = c + d``, ``d = c * b``, ``c = a * a``.
+    """``L = (e * f).sum()``, ``e = d + c``, ``f = c + d``, ``d = c * b``, ``c = a * a``, with ``a`` of shape
+    :data:`A_SHAPE` and ``b`` of shape :data:`B_SHAPE`.
 
     ``a`` is used twice by one op (its two contributions must add up); ``c`` is used by three ops, as the
-    first and as the second input, so an order that lists ``c`` too late shows whichever way it walks the inputs.
+    first and as the second input, so an order that lists ``c`` too late shows whichever way it walks the
+    inputs; ``d = c * b`` broadcasts ``b``, so its gradient must be summed back to ``b``'s shape.
     """
     rng = np.random.default_rng(3)
-    a = Tensor(rng.normal(size=3), requires_grad=True, name="a")
-    b = Tensor(rng.normal(size=3), requires_grad=True, name="b")
+    a = Tensor(rng.normal(size=A_SHAPE), requires_grad=True, name="a")
+    b = Tensor(rng.normal(size=B_SHAPE), requires_grad=True, name="b")
     if grad_a is not None:
         a.grad = grad_a.copy()
     c = a * a
@@ -73,12 +80,12 @@ def chain(length: int) -> tuple[Tensor, Tensor]:
     return t.sum(), x
 
 
-def _reference_backward(root: Tensor, order: Callable[[Tensor], list[Tensor]] = engine.topological_order,
-                        overwrite: bool = False, overwrite_leaf: bool = False) -> None:
+def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: bool = False,
+                        keep_broadcast_shape: bool = False) -> None:
     """The backward loop, optionally with a catalogued mistake (to recognise it in the student's numbers)."""
-    grads = {id(root): np.ones(root.shape, dtype=root.dtype)}
-    for tensor in reversed(order(root)):
-        grad = grads.pop(id(tensor), None)
+    grads = {root: np.ones(root.shape, dtype=root.dtype)}
+    for tensor in reversed(engine.topological_order(root)):
+        grad = grads.pop(tensor, None)
         if grad is None:
             continue
         if tensor._op is None:
@@ -86,9 +93,12 @@ def _reference_backward(root: Tensor, order: Callable[[Tensor], list[Tensor]] = 
                 tensor.grad = grad.copy() if tensor.grad is None or overwrite_leaf else tensor.grad + grad
             continue
         for parent, parent_grad in zip(tensor._op.inputs, tensor._op.backward(grad)):
-            if parent_grad is not None and parent.requires_grad:
-                keep = id(parent) in grads and not overwrite
-                grads[id(parent)] = grads[id(parent)] + parent_grad if keep else parent_grad
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            if parent_grad.shape != parent.shape and not keep_broadcast_shape:
+                parent_grad = engine.sum_to_shape(parent_grad, parent.shape)
+            keep = parent in grads and not overwrite
+            grads[parent] = grads[parent] + parent_grad if keep else parent_grad
 
 
 def _label(tensor: Tensor) -> str:
@@ -220,25 +230,40 @@ def _check_long_chain(functions: dict[str, Callable[..., Any]], where: str) -> I
     if "topological_order" not in functions:
         return ItemResult.missing(item, "topological_order", where)
     failure, root, outcome = _on_chains(item, functions["topological_order"],
-                                        "Keep visited tensors in a set of id(tensor), not a list")
+                                        "Keep the visited tensors in a set (of tensors, or of id(tensor)), not a list")
     if failure is not None:
         return failure
     problem, mistake = order_problem(outcome.value, root)
     return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS)
 
 
-def _run_backward(student: Callable[..., Any], order: Callable[..., Any] | None, grad_a: np.ndarray | None = None):
-    """Run the student's backward on a fresh diamond, with ``order`` as its topological_order if given."""
-    loss, a, b = diamond(grad_a)
+ENGINE_FUNCTIONS = {"topological_order": engine.topological_order, "sum_to_shape": engine.sum_to_shape}
+
+
+@contextlib.contextmanager
+def _fed(student: Callable[..., Any], functions: dict[str, Callable[..., Any]]) -> Iterator[None]:
+    """While the block runs, the student's module calls ``functions`` (the engine's: the correct upstream
+    steps) in place of its own functions of the same names; then its own again."""
     namespace = getattr(student, "__globals__", {})
-    saved = namespace.get("topological_order")
-    if order is not None:
-        namespace["topological_order"] = order  # feed the correct upstream step, then put theirs back
+    absent = object()
+    saved = {name: namespace.get(name, absent) for name in functions}
+    namespace.update(functions)
     try:
-        outcome = attempt(student, loss)  # no copy: the leaves' .grad is what is checked
+        yield
     finally:
-        if order is not None:
-            namespace["topological_order"] = saved
+        for name, value in saved.items():
+            if value is absent:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+def _run_backward(student: Callable[..., Any], fed: dict[str, Callable[..., Any]],
+                  grad_a: np.ndarray | None = None):
+    """Run the student's backward on a fresh diamond, calling the functions of ``fed`` in place of theirs."""
+    loss, a, b = diamond(grad_a)
+    with _fed(student, fed):
+        outcome = attempt(student, loss)  # no copy: the leaves' .grad is what is checked
     return outcome, a, b
 
 
@@ -248,39 +273,70 @@ def _expected(grad_a: np.ndarray | None = None, **mistake: Any) -> dict[str, np.
     return {"a.grad": a.grad, "b.grad": b.grad}
 
 
-def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_order: bool) -> ItemResult:
-    item = "backward, with your topological_order" if own_order else "backward"
-    if "backward" not in functions:
-        return ItemResult.missing(item, "backward", where)
-    if own_order and "topological_order" not in functions:
-        return ItemResult.missing(item, "topological_order", where)
-    order = None if own_order else engine.topological_order
+def _order_blamed(functions: dict[str, Callable[..., Any]]) -> tuple[str, str] | None:
+    """The diagnosis when the student's order visits a tensor before all its gradient arrived (else None)."""
+    loss, _, _ = diamond()
+    listed = attempt(functions["topological_order"], loss)
+    problem, mistake = order_problem(listed.value, loss) if listed.ok else ("", None)
+    if mistake == "visited-too-early":
+        return f"{MISTAKES['visited-too-early']}: {problem}", mistake
+    return None
+
+
+def _sum_to_shape_blamed(functions: dict[str, Callable[..., Any]], where: str) -> tuple[str, str | None] | None:
+    """The diagnosis when the student's sum_to_shape fails its own check (else None)."""
+    summed = _check_sum_to_shape(functions, where)
+    if summed.status != FAIL:
+        return None
+    return (f"your sum_to_shape is wrong (its row says how), and your backward sums b's gradient with it: fix "
+            "sum_to_shape first"), summed.mistake
+
+
+def _failed(item: str, outcome: Any) -> ItemResult:
+    """The result of a backward that raised; NumPy refusing two shapes gets a hint about b's broadcast."""
+    result = ItemResult.from_attempt(item, outcome)
+    if "broadcast" in outcome.error:
+        result.diagnosis += (f"\nd = c * b broadcasts b of shape {B_SHAPE} to {A_SHAPE}: if a gradient of shape "
+                             f"{A_SHAPE} reached b, sum it back with parent_grad = sum_to_shape(parent_grad, "
+                             "parent.shape) before adding it")
+    return result
+
+
+def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_functions: bool) -> ItemResult:
+    item = "backward, with your order and sum_to_shape" if own_functions else "backward"
+    for name in ("backward", "topological_order", "sum_to_shape") if own_functions else ("backward",):
+        if name not in functions:
+            return ItemResult.missing(item, name, where)
+    fed = {} if own_functions else ENGINE_FUNCTIONS
     mistakes = {
         "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"])],
+        "b.grad": [Mistake("unbroadcast-forgotten", MISTAKES["unbroadcast-forgotten"],
+                           lambda: _expected(keep_broadcast_shape=True)["b.grad"])],
     }
-    outcome, a, b = _run_backward(functions["backward"], order)
+    outcome, a, b = _run_backward(functions["backward"], fed)
     if not outcome.ok:
-        return ItemResult.from_attempt(item, outcome)
+        return _failed(item, outcome)
     result = compare_parts(item, (a.grad, b.grad), _expected(), mistakes)
     if not result.passed:
-        if own_order:  # with the engine's order it passed (or failed) already: is it the student's order?
-            loss, _, _ = diamond()
-            listed = attempt(functions["topological_order"], loss)
-            problem, mistake = order_problem(listed.value, loss) if listed.ok else ("", None)
-            if mistake == "visited-too-early":
-                result.diagnosis, result.mistake = f"{MISTAKES['visited-too-early']}: {problem}", mistake
+        if result.mistake == "unbroadcast-forgotten":  # its sentence names the shapes: not the generic one (a batch)
+            result.diagnosis = MISTAKES["unbroadcast-forgotten"]
+        if own_functions:  # with the engine's functions it passed (or failed) already: is one of theirs wrong?
+            # A wrong sum_to_shape is blamed only when the numbers show no mistake of the loop itself.
+            blamed = _order_blamed(functions) or (None if result.mistake else _sum_to_shape_blamed(functions, where))
+            if blamed is not None:
+                result.diagnosis, result.mistake = blamed
         return result
     # A second backward into leaves that already hold a gradient must add to it.
-    previous = np.full(3, 0.25)
-    outcome, a, b = _run_backward(functions["backward"], order, grad_a=previous)
+    previous = np.full(A_SHAPE, 0.25)
+    outcome, a, b = _run_backward(functions["backward"], fed, grad_a=previous)
     if not outcome.ok:
-        return ItemResult.from_attempt(item, outcome)
+        return _failed(item, outcome)
     leaf_mistakes = {"a.grad": [Mistake("overwrite-leaf-grad", MISTAKES["overwrite-leaf-grad"],
                                         lambda: _expected(previous, overwrite_leaf=True)["a.grad"])]}
     result = compare_parts(item, (a.grad, b.grad), _expected(previous), leaf_mistakes)
-    if result.passed and own_order:
-        failure, root, _ = _on_chains(item, functions["backward"], "Look up gradients in a dict by id(tensor), "
-                                      "and never search a list inside the loop")
+    if result.passed and own_functions:
+        failure, root, _ = _on_chains(item, functions["backward"], "Keep the gradients in a dict (keyed by tensor or "
+                                      "by id(tensor)), and never search a list inside the loop")
         if failure is not None:
             return failure
         x = engine.topological_order(root)[0]  # the chain's leaf (each chain is fresh: x.grad is this run's)
@@ -322,10 +378,11 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     items = [
         _check_order(functions, where),
         _check_long_chain(functions, where),
-        _check_backward(functions, where, own_order=False),
-        _check_backward(functions, where, own_order=True),
+        _check_backward(functions, where, own_functions=False),
+        _check_backward(functions, where, own_functions=True),
         _check_sum_to_shape(functions, where),
     ]
-    notes = ["backward is checked on L = (e * f).sum() with e = d + c, f = c + d, d = c * b, c = a * a, first with the engine's own "
-             "topological_order, then with yours (and on the 100,000-op chain)"]
+    notes = [f"backward is checked on L = (e * f).sum() with e = d + c, f = c + d, d = c * b, c = a * a, a of shape "
+             f"{A_SHAPE} and b of shape {B_SHAPE} (so d = c * b broadcasts b), first with the engine's own "
+             "topological_order and sum_to_shape, then with yours (and on the 100,000-op chain)"]
     return Report("engine", where, items, notes)

@@ -4,8 +4,11 @@ Fill in the three functions, then run:  tinygrad-edu exercise check engine
 
 Every Tensor computed by an operation remembers it in `tensor._op` (None for a leaf you created):
     tensor._op.inputs        the input tensors of the operation, in order
-    tensor._op.backward(g)   turns g = dL/d(tensor) into one gradient per input (None where none is needed)
+    tensor._op.backward(g)   turns g = dL/d(tensor) into one gradient per input (None where none is needed);
+                             for an input the op broadcast, that gradient has the result's shape: your
+                             backward loop sums it back with your sum_to_shape (as PyTorch's engine does)
 Leaves created with requires_grad=True keep their gradient in `tensor.grad` (None until a backward).
+A Tensor hashes by identity (as in PyTorch): sets and dict keys can hold tensors, or their id(tensor).
 """
 
 import numpy as np
@@ -22,7 +25,8 @@ def topological_order(root):
         builds a chain of 100,000 operations, and Python stops a recursion about 1,000 calls deep.
         Append a tensor only once all its inputs are appended: push it back on the stack with a flag that
         says "inputs done" before pushing its inputs. Mark a tensor visited when you expand it, not when you
-        push it. Keep `visited` as a set of id(tensor): a set, so the check stays fast on big graphs.
+        push it. Keep `visited` in a set (of tensors, or of id(tensor)), not a list: the check stays fast
+        on big graphs.
     """
     raise NotImplementedError("write topological_order")
 
@@ -31,12 +35,15 @@ def backward(root):
     """Set `.grad` of every leaf with requires_grad=True to dL/d(leaf), where L is the scalar `root`.
 
     Hints:
-        Keep a dict from id(tensor) to its gradient, starting with {id(root): np.ones(root.shape, root.dtype)}.
-        Visit the tensors of topological_order(root) in reverse (root first): when a tensor is visited, every
-        use of it downstream has already sent its gradient. For a computed tensor call
-        tensor._op.backward(grad) and ADD each input's gradient into the dict: a tensor used twice (a * a)
-        gets one contribution per use. For a leaf with requires_grad, add the gradient into `.grad` (which
-        may already hold the gradient of an earlier backward; None means nothing yet).
+        Keep a dict from tensor to its gradient, starting with {root: np.ones(root.shape, root.dtype)}
+        (keys id(tensor) work too). Visit the tensors of topological_order(root) in reverse (root first):
+        when a tensor is visited, every use of it downstream has already sent its gradient. For a computed
+        tensor call tensor._op.backward(grad). For an input the op broadcast (b in c * b, with c of shape
+        (2, 3) and b of shape (3,)) it returns a gradient of the result's shape (2, 3): sum it back first,
+        parent_grad = sum_to_shape(parent_grad, parent.shape), as PyTorch's engine does. Then ADD each
+        input's gradient into the dict: a tensor used twice (a * a) gets one contribution per use. For a
+        leaf with requires_grad, add the gradient into `.grad` (which may already hold the gradient of an
+        earlier backward; None means nothing yet).
     """
     raise NotImplementedError("write the backward loop")
 
