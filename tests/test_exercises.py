@@ -143,7 +143,7 @@ RECURSIVE_ORDER = '''def topological_order(root):
         if id(tensor) in seen:
             return
         seen.add(id(tensor))
-        for parent in tensor._op.inputs if tensor._op else ():
+        for parent in tensor._inputs:
             visit(parent)
         order.append(tensor)
 
@@ -158,7 +158,7 @@ PUSH_MARKED_ORDER = '''def topological_order(root):
             order.append(tensor)
             continue
         stack.append((tensor, True))
-        for parent in tensor._op.inputs if tensor._op else ():
+        for parent in tensor._inputs:
             if id(parent) not in visited:
                 visited.add(id(parent))
                 stack.append((parent, False))

@@ -95,7 +95,7 @@ def test_random_graphs_match_finite_differences(data):
     assert len(position) == len(order)
     for t in order:
         if t._op is not None:
-            assert all(position[id(p)] < position[id(t)] for p in t._op.inputs)
+            assert all(position[id(p)] < position[id(t)] for p in t._inputs)
     report = gradcheck_report(build, x, y, atol=1e-7, rtol=1e-5)
     assert report.passed, str(report)
 
@@ -213,7 +213,7 @@ def test_topological_order_puts_inputs_first_and_root_last():
     assert order[-1] is loss and len(order) == 5
     for t in order:
         if t._op is not None:
-            assert all(position[id(p)] < position[id(t)] for p in t._op.inputs)
+            assert all(position[id(p)] < position[id(t)] for p in t._inputs)
 
 
 def test_iter_backward_yields_each_tensor_once_with_its_complete_gradient():

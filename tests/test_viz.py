@@ -291,7 +291,7 @@ def test_one_step_per_op_in_reverse_topological_order(build):
     position = {id(s.tensor): k for k, s in enumerate(steps)}
     assert set(position) == {id(t) for t in ops}
     for t in ops:  # every op runs after all the ops that consume its result
-        for parent in t._op.inputs:
+        for parent in t._inputs:
             if parent._op is not None:
                 assert position[id(t)] < position[id(parent)]
     assert [s.step for s in steps] == list(range(1, op_count + 1)) and {s.total for s in steps} == {op_count}

@@ -3,9 +3,9 @@
 How it works, in four lines:
 
 1. Each operation (a method below) computes its result with NumPy (the *forward*), and, when an input
-   requires a gradient, records an :class:`Op` on the result: its name, its inputs, and a ``backward``
-   function, written right next to the forward, that turns the gradient of the result into the gradients
-   of the inputs (the *local chain rule*).
+   requires a gradient, records on the result its name (``_op``), its inputs (``_inputs``) and a
+   ``_backward`` function, written right next to the forward, that turns the gradient of the result into
+   the gradients of the inputs (the *local chain rule*).
 2. ``loss.backward()`` orders the recorded graph (:func:`topological_order`, an iterative depth-first
    walk: no recursion, so a 100,000-op chain is fine) and visits it from the loss back to the inputs.
 3. Each visited node hands its complete gradient to its op's ``backward``; the results are **added** into
@@ -82,26 +82,6 @@ class no_grad(contextlib.ContextDecorator):
 # ----------------------------------------------------------------------------------------------------
 # Graph bookkeeping
 # ----------------------------------------------------------------------------------------------------
-class Op:
-    """A recorded operation: the node between a result tensor and the tensors it was computed from.
-
-    Attributes:
-        name: the operation's name ("matmul", "relu", ...), shown in error messages and graph views.
-        inputs: the input tensors, in order (including constants that need no gradient).
-        backward: maps the gradient of the result to one gradient (or None) per input.
-    """
-
-    __slots__ = ("name", "inputs", "backward")
-
-    def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: BackwardFn) -> None:
-        self.name = name
-        self.inputs = inputs
-        self.backward = backward
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-
 # --8<-- [start:sum_to_shape]
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
@@ -155,13 +135,11 @@ def topological_order(root: Tensor) -> list[Tensor]:
         visited.add(tensor)
         stack.append(tensor)
         inputs_finished.append(True)
-        op = tensor._op
-        if op is not None:
-            # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
-            for parent in reversed(op.inputs):
-                if parent not in visited:
-                    stack.append(parent)
-                    inputs_finished.append(False)
+        # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
+        for parent in reversed(tensor._inputs):
+            if parent not in visited:
+                stack.append(parent)
+                inputs_finished.append(False)
     return order
 # --8<-- [end:topological_order]
 
@@ -192,26 +170,25 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[t
         grad = grads.pop(tensor, None)
         if grad is None:  # no path from this tensor to root requires a gradient
             continue
-        op = tensor._op
-        if op is None:  # a leaf: keep its gradient
+        if tensor._op is None:  # a leaf: keep its gradient
             tensor._accumulate_grad(grad, owned=id(grad) not in shared)
             yield tensor, grad
             continue
         shared.add(id(grad))
         if tensor._retains_grad:
             tensor._accumulate_grad(grad)
-        for parent, parent_grad in zip(op.inputs, op.backward(grad)):
+        for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.data.shape:  # the input was broadcast (or the op has a bug)
-                parent_grad = _unbroadcast(op, parent, parent_grad)
+                parent_grad = _unbroadcast(tensor._op, parent, parent_grad)
             # Add, never overwrite: a tensor used twice gets one contribution per use.
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
         yield tensor, grad
 # --8<-- [end:iter_backward]
 
 
-def _unbroadcast(op: Op, parent: Tensor, grad: np.ndarray) -> np.ndarray:
+def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
     """The gradient of an input that ``op`` broadcast, summed back to the input's shape.
 
     A gradient of any other shape is a bug in ``op``'s backward: refused here, before it can reach ``.grad``.
@@ -222,7 +199,7 @@ def _unbroadcast(op: Op, parent: Tensor, grad: np.ndarray) -> np.ndarray:
         broadcast = False
     if not broadcast:
         raise GradError(
-            f"backward of {op.name}: returned a gradient of shape {grad.shape} for an input of shape "
+            f"backward of {op}: returned a gradient of shape {grad.shape} for an input of shape "
             f"{parent.shape}; an op's backward must return, per input, a gradient of the input's shape or of "
             "the shape it was broadcast to (a bug in that op's backward)."
         )
@@ -377,9 +354,16 @@ class Tensor:
     Attributes:
         data: the values, a ``np.ndarray``.
         grad: ``dL/dthis`` after ``backward()`` (same shape as ``data``), or None.
+        _op: the name of the operation that computed this tensor ("matmul", "relu", ...), or None for a
+            leaf (a tensor you created).
+        _inputs: that operation's input tensors, in order (constants included); ``()`` for a leaf.
+        _backward: that operation's local chain rule: maps dL/dthis to one gradient (or None) per input.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "__weakref__")
+    # The op is kept on the tensor itself (as in micrograd), not in a record of its own: every Python object
+    # a live graph holds is walked by the garbage collector again and again, so one object fewer per op
+    # makes a long graph cheaper to build.
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_inputs", "_backward", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not ndarray.__add__
 
     def __init__(
@@ -411,7 +395,9 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self.name: str | None = name
-        self._op: Op | None = None
+        self._op: str | None = None
+        self._inputs: tuple[Tensor, ...] = ()
+        self._backward: BackwardFn | None = None
         self._retains_grad = False
 
     # -- making results -----------------------------------------------------------------------------
@@ -421,13 +407,13 @@ class Tensor:
         if type(data) is not np.ndarray:  # NumPy returns scalars from full reductions and 0-d arithmetic
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)  # as _constant, inlined: this runs once per op
-        out.data, out.grad, out.requires_grad, out.name, out._op, out._retains_grad = data, None, False, None, None, False
+        out.data, out.grad, out.name, out._retains_grad = data, None, None, False
         if _grad_mode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
-                    out.requires_grad = True
-                    out._op = Op(name, inputs, backward)
-                    break
+                    out.requires_grad, out._op, out._inputs, out._backward = True, name, inputs, backward
+                    return out
+        out.requires_grad, out._op, out._inputs, out._backward = False, None, (), None
         return out
 
     def _operands(self, other: ArrayLike, op: str) -> tuple[Tensor, Tensor]:
@@ -456,7 +442,8 @@ class Tensor:
     def _constant(data: np.ndarray) -> Tensor:
         """A leaf that needs no gradient, made without ``__init__``'s checks (the data is already an array)."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.requires_grad, out.name, out._op, out._retains_grad = data, None, False, None, None, False
+        out.data, out.grad, out.name, out._retains_grad = data, None, None, False
+        out.requires_grad, out._op, out._inputs, out._backward = False, None, (), None
         return out
 
     # -- properties ---------------------------------------------------------------------------------
@@ -494,7 +481,7 @@ class Tensor:
         if self.name is not None:
             extras += f", name={self.name!r}"
         if self._op is not None:
-            extras += f", grad_fn={self._op!r}"
+            extras += f", grad_fn=<{self._op}>"
         elif self.requires_grad:
             extras += ", requires_grad=True"
         return f"Tensor({body}{extras})"

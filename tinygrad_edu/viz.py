@@ -1,8 +1,8 @@
 """Draw the computation graph that autodiff builds, and watch ``backward`` walk it.
 
-Every operation on a :class:`~tinygrad_edu.Tensor` that requires grad records an ``Op`` whose
-``inputs`` are the tensors it was computed from. Starting from the loss and following ``_op.inputs``
-back to the leaves gives the *computation graph*; backward visits it in reverse topological order,
+Every operation on a :class:`~tinygrad_edu.Tensor` that requires grad records on its result the op's
+name (``_op``) and the tensors it was computed from (``_inputs``). Starting from the loss and following
+``_inputs`` back to the leaves gives the *computation graph*; backward visits it in reverse topological order,
 applying the chain rule at each op: the op's backward function turns the gradient of its output ``y``
 into a contribution for each input ``x_i`` (a vector-Jacobian product), which is *added* to what
 ``x_i`` has already received from its other uses:
@@ -255,7 +255,7 @@ def _assign_clusters(
             tensor_cluster[i] = layer_of(t.name)
         if t._op is None:
             continue
-        inputs = t._op.inputs
+        inputs = t._inputs
         layers = {tensor_cluster[index[id(x)]] for x in inputs if roles[index[id(x)]] == "parameter"}
         layers.discard(None)
         if len(layers) == 1:
@@ -349,9 +349,9 @@ def _build_dot(
         active = i == highlight
         if active:
             op_attrs.update(color=HIGHLIGHT_COLOUR, penwidth="3", fontcolor=HIGHLIGHT_COLOUR)
-        groups.setdefault(g.op_cluster[i], []).append((f"op{i}", _op_label(t._op.name), op_attrs))
-        arg_names = ARGUMENT_NAMES.get(t._op.name, ())
-        for k, x in enumerate(t._op.inputs):
+        groups.setdefault(g.op_cluster[i], []).append((f"op{i}", _op_label(t._op), op_attrs))
+        arg_names = ARGUMENT_NAMES.get(t._op, ())
+        for k, x in enumerate(t._inputs):
             edge_attrs = {"label": arg_names[k]} if k < len(arg_names) else {}
             if active and x.requires_grad:  # the gradient flows back along these edges in this step
                 edge_attrs.update(color=HIGHLIGHT_COLOUR, penwidth="2.5", dir="both", arrowtail="normal")
@@ -508,7 +508,7 @@ def backward_steps(
     uses = [0] * len(g.tensors)  # how many ops take each tensor as an input: its gradient's terms
     for t in g.tensors:
         if t._op is not None:
-            for x in {id(x): x for x in t._op.inputs}.values():
+            for x in {id(x): x for x in t._inputs}.values():
                 uses[g.index[id(x)]] += 1
     sums: dict[int, np.ndarray] = {}  # id(tensor) -> sum of the contributions arrived so far
     arrived: dict[int, int] = {}  # id(tensor) -> number of ops whose contribution arrived
@@ -521,7 +521,7 @@ def backward_steps(
         sums[id(t)] = grad
         # What this op's rule sent to each input (an op using one tensor twice, x * x, sends two terms).
         senders: set[int] = set()
-        for x, contribution in zip(t._op.inputs, t._op.backward(grad)):
+        for x, contribution in zip(t._inputs, t._backward(grad)):
             if contribution is None or not x.requires_grad:
                 continue
             contribution = sum_to_shape(contribution, x.data.shape)  # as the backward loop does for a broadcast input
@@ -533,9 +533,9 @@ def backward_steps(
         partial = {
             key: (count, uses[g.index[key]]) for key, count in arrived.items() if count < uses[g.index[key]]
         }
-        receivers = [_describe(x) for x in t._op.inputs if x.requires_grad]
+        receivers = [_describe(x) for x in t._inputs if x.requires_grad]
         title = (
-            f"Backward step {step} of {total}: the {t._op.name} rule takes dL/d({_describe(t)}) "
+            f"Backward step {step} of {total}: the {t._op} rule takes dL/d({_describe(t)}) "
             f"and passes gradients back to {', '.join(receivers)}"
         )
         dot = _build_dot(
@@ -543,7 +543,7 @@ def backward_steps(
             title=title, legend=legend, partial=partial,
         )
         assert isinstance(dot, StepGraph)
-        dot.step, dot.total, dot.tensor, dot.op_name, dot.grad = step, total, t, t._op.name, grad
+        dot.step, dot.total, dot.tensor, dot.op_name, dot.grad = step, total, t, t._op, grad
         dot.partial = [(g.tensors[g.index[key]], sums[key]) for key in partial]
         yield dot
 

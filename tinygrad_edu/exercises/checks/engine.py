@@ -92,7 +92,7 @@ def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: b
             if tensor.requires_grad:
                 tensor.grad = grad.copy() if tensor.grad is None or overwrite_leaf else tensor.grad + grad
             continue
-        for parent, parent_grad in zip(tensor._op.inputs, tensor._op.backward(grad)):
+        for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.shape and not keep_broadcast_shape:
@@ -104,7 +104,7 @@ def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: b
 def _label(tensor: Tensor) -> str:
     if tensor.name:
         return tensor.name
-    return f"the result of {tensor._op.name}" if tensor._op is not None else "a constant"
+    return f"the result of {tensor._op}" if tensor._op is not None else "a constant"
 
 
 # -- the checks ---------------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def order_problem(order: Any, root: Tensor) -> tuple[str, str | None]:
         return f"root must come last (it depends on everything), but your order ends with {_label(order[-1])}", None
     position = {i: n for n, i in enumerate(ids)}
     for tensor in order:
-        for parent in tensor._op.inputs if tensor._op is not None else ():
+        for parent in tensor._inputs:
             if position[id(parent)] > position[id(tensor)]:
                 return (f"{_label(tensor)} comes before its input {_label(parent)}, so backward would visit "
                         f"{_label(parent)} before all its gradient arrived. Append a tensor only once all its "

@@ -18,7 +18,7 @@ def backward(root):
             if tensor.requires_grad:
                 tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
             continue
-        for parent, parent_grad in zip(tensor._op.inputs, tensor._op.backward(grad)):
+        for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.shape:  # the op broadcast it

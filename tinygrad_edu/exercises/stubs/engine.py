@@ -2,9 +2,10 @@
 
 Fill in the three functions, then run:  tinygrad-edu exercise check engine
 
-Every Tensor computed by an operation remembers it in `tensor._op` (None for a leaf you created):
-    tensor._op.inputs        the input tensors of the operation, in order
-    tensor._op.backward(g)   turns g = dL/d(tensor) into one gradient per input (None where none is needed);
+Every Tensor computed by an operation remembers it (as micrograd's Value does):
+    tensor._op               the operation's name ("mul", "add", ...), None for a leaf you created
+    tensor._inputs           the input tensors of the operation, in order (() for a leaf)
+    tensor._backward(g)      turns g = dL/d(tensor) into one gradient per input (None where none is needed);
                              for an input the op broadcast, that gradient has the result's shape: your
                              backward loop sums it back with your sum_to_shape (as PyTorch's engine does)
 Leaves created with requires_grad=True keep their gradient in `tensor.grad` (None until a backward).
@@ -15,7 +16,7 @@ import numpy as np
 
 
 def topological_order(root):
-    """Every tensor reachable from `root` through `_op.inputs`, each exactly once, inputs first, `root` last.
+    """Every tensor reachable from `root` through `_inputs`, each exactly once, inputs first, `root` last.
 
     Returns:
         a list of tensors in which every tensor comes after all of its inputs.
@@ -38,7 +39,7 @@ def backward(root):
         Keep a dict from tensor to its gradient, starting with {root: np.ones(root.shape, root.dtype)}
         (keys id(tensor) work too). Visit the tensors of topological_order(root) in reverse (root first):
         when a tensor is visited, every use of it downstream has already sent its gradient. For a computed
-        tensor call tensor._op.backward(grad). For an input the op broadcast (b in c * b, with c of shape
+        tensor call tensor._backward(grad). For an input the op broadcast (b in c * b, with c of shape
         (2, 3) and b of shape (3,)) it returns a gradient of the result's shape (2, 3): sum it back first,
         parent_grad = sum_to_shape(parent_grad, parent.shape), as PyTorch's engine does. Then ADD each
         input's gradient into the dict: a tensor used twice (a * a) gets one contribution per use. For a
