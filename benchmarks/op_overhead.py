@@ -37,22 +37,26 @@ OPS = ("mul", "add", "tanh")
 clock = time.process_time
 
 
+def chains_per_op(x, c, op: str, length: int) -> float:  # noqa: ANN001 - our Tensors or torch tensors
+    """Seconds per op of chains of ``length`` ops (N_OPS in all) from ``x``, each run forward and backward."""
+    start = clock()
+    for _ in range(N_OPS // length):
+        y = x
+        for _ in range(length):
+            y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
+        y.sum().backward()
+    return (clock() - start) / N_OPS
+
+
 def ours_per_op(op: str, length: int = N_OPS, collector: bool = True) -> float:
-    """Seconds per op of chains of ``length`` ops (N_OPS in all), each run forward and backward; ``collector``
-    False pauses Python's garbage collector while timing."""
+    """:func:`chains_per_op` with our Tensor; ``collector`` False pauses Python's garbage collector meanwhile."""
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True)
     c = Tensor(rng.uniform(0.9999, 1.0001, (4, 4)).astype(np.float32), requires_grad=True)
     if not collector:
         gc.disable()
     try:
-        start = clock()
-        for _ in range(N_OPS // length):
-            y = x
-            for _ in range(length):
-                y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
-            y.sum().backward()
-        return (clock() - start) / N_OPS
+        return chains_per_op(x, c, op, length)
     finally:
         gc.enable()
 
@@ -86,13 +90,7 @@ def torch_per_op(op: str, length: int = N_OPS) -> float:
 
     x = torch.randn(4, 4, requires_grad=True)
     c = (torch.rand(4, 4) * 2e-4 + 0.9999).requires_grad_()
-    start = clock()
-    for _ in range(N_OPS // length):
-        y = x
-        for _ in range(length):
-            y = y * c if op == "mul" else (y + c if op == "add" else y.tanh())
-        y.sum().backward()
-    return (clock() - start) / N_OPS
+    return chains_per_op(x, c, op, length)
 
 
 def torch_worker() -> None:
