@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tinygrad_edu.cli import main
 from tinygrad_edu.compare import BUGS
 from tinygrad_edu.exercises import EXERCISES, check, check_file, get
-from tinygrad_edu.exercises.student import NOT_WRITTEN
+from tinygrad_edu.exercises.student import NOT_WRITTEN, TimeLimit, TimeLimitExceeded, attempt
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -281,6 +282,76 @@ def test_error_while_loading_names_the_line(tmp_path, capsys):
     assert main(["exercise", "check", "engine", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:3: ValueError" in err and "while loading the file" in err
+
+
+# -- a loop that never ends: stopped after the time limit, reported at the line still running ----------------------
+ENDLESS = {  # a function of local-derivatives -> its body, looping forever (each loop on one line: the line reported)
+    "exp_backward": "    i = 0\n    while i < a.size: g = g * 1  # i += 1 forgotten\n    return g * np.exp(a)",
+    "log_backward": "    try:\n        while True: pass\n    except Exception:  # cannot swallow the limit\n"
+                    "        pass\n    return g / a",
+    "tanh_backward": "    while True:\n        try:\n            pass\n        except:  # a bare except swallows some "
+                     "interruptions, not all\n            pass",
+}
+STOPPED = "did not finish within 0.5 s: this line was still running; look for a loop that never ends"
+
+
+def endless(tmp_path: Path, *names: str) -> Path:
+    text = get("local-derivatives").solution()
+    for name in names:
+        start = text.index(f"def {name}(")
+        body = text.index('"""', text.index('"""', start) + 3) + 4  # after the docstring's line
+        end = text.find("\ndef ", body)
+        text = text[:body] + ENDLESS[name] + "\n\n" + (text[end:] if end != -1 else "")
+    return write(tmp_path, "local-derivatives", text)
+
+
+def loop_line(path: Path, name: str) -> int:
+    """The line of the while loop in ``name``'s body."""
+    lines = path.read_text().splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith(f"def {name}("))
+    return next(n for n in range(start, len(lines)) if lines[n].lstrip().startswith("while ")) + 1
+
+
+def test_endless_loop_is_stopped_and_named_at_its_line(tmp_path, capsys):
+    path = endless(tmp_path, "exp_backward", "log_backward")
+    started = time.monotonic()
+    assert main(["exercise", "check", "local-derivatives", "--dir", str(tmp_path), "--time-limit", "0.5"]) == 1
+    assert time.monotonic() - started < 20  # the limit was applied: each loop is stopped after 0.5 s
+    out = capsys.readouterr().out
+    for name in ("exp_backward", "log_backward"):  # log_backward's except Exception does not swallow the limit
+        assert f"{path}:{loop_line(path, name)}: {STOPPED}" in out.replace("\n      ", " ")
+    assert "Traceback" not in out and "6 of 8 items pass" in out  # the other functions are still checked
+
+
+def test_endless_loop_with_a_bare_except_is_stopped_from_python(tmp_path):
+    path = endless(tmp_path, "tanh_backward")
+    started = time.monotonic()
+    report = check("local-derivatives", path, time_limit=0.5)
+    assert time.monotonic() - started < 20
+    assert report["tanh_backward"].diagnosis.startswith(f"{path}:")
+    assert STOPPED in report["tanh_backward"].diagnosis
+    assert report.passing == len(report.items) - 1
+
+
+def test_endless_loop_while_loading_the_file_is_named_at_its_line(tmp_path, capsys):
+    path = write(tmp_path, "local-derivatives", "import numpy as np\n\nn = 0\nwhile n < 10: n * 2\n")
+    started = time.monotonic()
+    assert main(["exercise", "check", "local-derivatives", "--dir", str(tmp_path), "--time-limit", "0.5"]) == 1
+    assert time.monotonic() - started < 20
+    err = capsys.readouterr().err
+    assert f"{path}:4: {STOPPED}" in err and "(while loading the file)\n    4 | while n < 10: n * 2" in err
+    assert "Traceback" not in err
+
+
+def test_a_limit_inside_a_limit_gives_the_outer_one_back():
+    # The engine's long chain runs under its own limit: whatever limit was running before is restored after.
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        with TimeLimit(0.5):
+            assert attempt(lambda: 1, time_limit=5).value == 1  # its own timer, armed then stopped
+            while True:
+                pass
+    assert time.monotonic() - started < 4  # the outer 0.5 s, not the inner 5 s nor never
 
 
 # -- the command -------------------------------------------------------------------------------------------------

@@ -26,23 +26,29 @@ from typing import Any
 
 from tinygrad_edu.exercises.catalogue import EXERCISES, Exercise, get
 from tinygrad_edu.exercises.report import Report
-from tinygrad_edu.exercises.student import find_functions, load_file
+from tinygrad_edu.exercises.student import find_functions, load_file, time_limit_per_call
 
 __all__ = ["EXERCISES", "Exercise", "Report", "check", "check_file", "get"]
 
 
-def check_file(name: str, path: str | Path) -> Report:
-    """Check the exercise file at ``path`` (raises :class:`~.student.StudentFileError` if it cannot be loaded)."""
-    return _check(get(name), load_file(path))
+def check_file(name: str, path: str | Path, time_limit: float | None = None) -> Report:
+    """Check the exercise file at ``path`` (raises :class:`~.student.StudentFileError` if it cannot be loaded);
+    ``time_limit`` as in :func:`check`."""
+    with time_limit_per_call(time_limit):
+        return _check(get(name), load_file(path))
 
 
-def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | str | Path) -> Report:
+def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | str | Path,
+          time_limit: float | None = None) -> Report:
     """Check your functions for the exercise ``name`` and return the report (print it, or look at ``.passed``).
 
     Args:
         name: the exercise, e.g. ``"network-backprop"`` (``tinygrad-edu exercise list`` lists them).
         functions: your functions (matched by name), or a module or file path holding them; give nothing in a
             notebook to check the functions of that name defined in it.
+        time_limit: the seconds each of your functions (and the loading of your file) may run before it is
+            stopped and reported at the line still running, e.g. a loop that never ends (default
+            :data:`~.student.DEFAULT_TIME_LIMIT`, 30 s).
 
     >>> from tinygrad_edu.exercises import check
     >>> def backward(params, cache, y):
@@ -51,13 +57,14 @@ def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | 
     'not written yet'
     """
     exercise = get(name)
-    if len(functions) == 1 and isinstance(functions[0], (str, Path)):
-        return _check(exercise, load_file(functions[0]))
-    if len(functions) == 1 and isinstance(functions[0], (types.ModuleType, dict)):
-        return _check(exercise, functions[0])
-    if not functions:  # a notebook: the caller's globals
-        return _check(exercise, sys._getframe(1).f_globals)
-    return _check(exercise, list(functions))
+    with time_limit_per_call(time_limit):
+        if len(functions) == 1 and isinstance(functions[0], (str, Path)):
+            return _check(exercise, load_file(functions[0]))
+        if len(functions) == 1 and isinstance(functions[0], (types.ModuleType, dict)):
+            return _check(exercise, functions[0])
+        if not functions:  # a notebook: the caller's globals
+            return _check(exercise, sys._getframe(1).f_globals)
+        return _check(exercise, list(functions))
 
 
 def _check(exercise: Exercise, source: Any) -> Report:

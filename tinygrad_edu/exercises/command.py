@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from tinygrad_edu.atomic import atomic_write
-from tinygrad_edu.cli import input_folder, output_folder
+from tinygrad_edu.cli import input_folder, output_folder, positive_float
 from tinygrad_edu.errors import UsageError
 from tinygrad_edu.exercises.catalogue import EXERCISES, get
-from tinygrad_edu.exercises.student import StudentFileError
+from tinygrad_edu.exercises.student import DEFAULT_TIME_LIMIT, StudentFileError
 
 DEFAULT_DIR = "exercises"
 
@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              help=f"your exercises folder (default ./{DEFAULT_DIR}/)")
         if action == "start":
             sub.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+        if action == "check":
+            sub.add_argument("--time-limit", type=positive_float, metavar="SECONDS", default=DEFAULT_TIME_LIMIT,
+                             help="stop any of your functions (or the loading of your file) still running after "
+                                  "SECONDS and report the line it was on, e.g. a loop that never ends "
+                                  f"(default {DEFAULT_TIME_LIMIT:g}; an autograder may want less)")
 
 
 def _status(path: Path, name: str) -> str:
@@ -112,7 +117,7 @@ def _check(args: argparse.Namespace) -> int:
               f"  {_command('start', exercise.name, args.dir)}",
               file=sys.stderr)
         return 2
-    report = check_file(exercise.name, path)
+    report = check_file(exercise.name, path, time_limit=args.time_limit)
     print(report)
     return 0 if report.passed else 1
 

@@ -153,7 +153,7 @@ def run_in_isolation(
             break
         assigned = names & failing.writes
         for name in assigned - set(results):
-            results[name] = Attempt(error=outcome.error)
+            results[name] = outcome  # its error (and whether it timed out)
         if not assigned or failing.first in skip:
             break
         skip[failing.first] = failing

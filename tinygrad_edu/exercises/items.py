@@ -40,7 +40,7 @@ def check_parts(
     outcome = call(functions[name], *args)
     if not outcome.ok:
         result = ItemResult.from_attempt(item, outcome)
-        if outcome.error:  # e.g. NumPy refused the shapes: say which shapes are wanted
+        if outcome.error and not outcome.timed_out:  # e.g. NumPy refused the shapes: say which shapes are wanted
             result.diagnosis += "\nwanted: " + ", ".join(f"{label} of shape {np.shape(value)}"
                                                         for label, value in expected.items())
         return result

@@ -74,14 +74,14 @@ def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict
             elif chain.not_written or (chain.ok and isinstance(chain.value, dict)):
                 outcome = Attempt(not_written=True)
             elif chain.error:
-                outcome = Attempt(error=chain.error)
+                outcome = chain
             else:
                 results.append(ItemResult(name, FAIL, diagnosis=f"backward must return a dict of gradients, got "
                                           f"{type(chain.value).__name__}"))
                 continue
         if not outcome.ok:
             result = ItemResult.from_attempt(name, outcome)
-            if outcome.error:
+            if outcome.error and not outcome.timed_out:  # a shape NumPy refused, not a loop that never ended
                 result.diagnosis += f"\n{name} must have shape {correct[name].shape}"
             results.append(result)
             continue
