@@ -117,7 +117,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
     is linear in the size of the graph and a chain of any length works.
     """
     order: list[Tensor] = []
-    visited: set[Tensor] = set()  # a Tensor hashes by identity (as in PyTorch), so a set of tensors works
+    visited: set[Tensor] = set()  # tensors hash by identity, as in PyTorch
     # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
     # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
     # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
