@@ -333,11 +333,6 @@ def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool, sha
     return np.broadcast_to(grad, shape)
 
 
-def _split_ties(first_wins: np.ndarray, tie: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """The first operand's share of ``g`` in maximum/minimum: all where it wins, half on a tie, else none."""
-    return np.where(first_wins, g, np.where(tie, g / 2, np.zeros((), g.dtype)))
-
-
 # ----------------------------------------------------------------------------------------------------
 # Tensor
 # ----------------------------------------------------------------------------------------------------
@@ -375,14 +370,11 @@ class Tensor:
     ) -> None:
         if isinstance(data, Tensor):
             data = data.data
+        array = _as_array(data, "Tensor")
         if dtype is not None:
-            array = _as_array(data, "Tensor").astype(dtype, copy=False)
-        elif isinstance(data, (np.ndarray, np.generic)):
-            array = _as_array(data, "Tensor")
-        else:
-            array = _as_array(data, "Tensor")
-            if array.dtype == np.float64:  # Python floats: float32 by default, as in PyTorch
-                array = array.astype(np.float32)
+            array = array.astype(dtype, copy=False)
+        elif array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+            array = array.astype(np.float32)  # Python floats: float32 by default, as in PyTorch
         if array.dtype.kind not in _CATEGORY:
             raise TypeError(f"Tensor: a tensor holds numbers (bool, integer or float), not dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
@@ -701,37 +693,30 @@ class Tensor:
 
         The gradient goes to the larger operand; where they tie, each gets half (as PyTorch; as in :meth:`max`).
         """
-        a, b = self._operands(other, "maximum")
-        try:
-            out = np.maximum(a.data, b.data)
-        except ValueError:
-            raise _shape_error("maximum", a, b, _BROADCAST_HINT) from None
-
-        def backward(g: np.ndarray):
-            to_a = _split_ties(a.data > b.data, a.data == b.data, g)
-            return (
-                to_a if a.requires_grad else None,
-                g - to_a if b.requires_grad else None,
-            )
-
-        return Tensor._result(out, (a, b), "maximum", backward)
+        return self._extremum(other, "maximum", np.maximum, np.greater)
 
     def minimum(self, other: ArrayLike) -> Tensor:
         """The smaller of ``a`` and ``b``, elementwise; the gradient goes to the smaller, ties split evenly."""
-        a, b = self._operands(other, "minimum")
+        return self._extremum(other, "minimum", np.minimum, np.less)
+
+    def _extremum(self, other: ArrayLike, op: str, pick: Callable[..., np.ndarray],
+                  wins: Callable[..., np.ndarray]) -> Tensor:
+        """maximum and minimum: ``pick`` elementwise; the gradient goes to the operand that ``wins``, and
+        where ``a == b`` each gets half of it."""
+        a, b = self._operands(other, op)
         try:
-            out = np.minimum(a.data, b.data)
+            out = pick(a.data, b.data)
         except ValueError:
-            raise _shape_error("minimum", a, b, _BROADCAST_HINT) from None
+            raise _shape_error(op, a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            to_a = _split_ties(a.data < b.data, a.data == b.data, g)
+            to_a = np.where(wins(a.data, b.data), g, np.where(a.data == b.data, g / 2, np.zeros((), g.dtype)))
             return (
                 to_a if a.requires_grad else None,
                 g - to_a if b.requires_grad else None,
             )
 
-        return Tensor._result(out, (a, b), "minimum", backward)
+        return Tensor._result(out, (a, b), op, backward)
 
     # Reflected operators: ``2 * x`` and ``ndarray - x`` make the left operand a Tensor and reuse the ops above.
     def __radd__(self, other: ArrayLike) -> Tensor:
