@@ -156,6 +156,14 @@ def _check_order(functions: dict[str, Callable[..., Any]], where: str) -> ItemRe
     return ItemResult(item, FAIL, diagnosis=problem, mistake=mistake) if problem else ItemResult(item, PASS)
 
 
+def _raised_on_chain(item: str, outcome: Any) -> ItemResult:
+    """The result of a function that raised on a chain; a RecursionError is the catalogued recursion."""
+    result = ItemResult.from_attempt(item, outcome)
+    if "RecursionError" in outcome.error:
+        result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
+    return result
+
+
 def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[ItemResult | None, Tensor, Any]:
     """Run ``student(root)`` on chains of 1,000 and 4,000 ops, then (if its cost is not quadratic) 100,000.
 
@@ -175,10 +183,7 @@ def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[Ite
         elapsed = time.perf_counter() - started
         timings[length] = min(elapsed, timings.get(length, elapsed))
         if not outcome.ok:
-            result = ItemResult.from_attempt(item, outcome)
-            if "RecursionError" in outcome.error:
-                result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
-            return result, root, outcome
+            return _raised_on_chain(item, outcome), root, outcome
     slow = (f"too slow: {timings[1_000] * 1e3:.0f} ms for 1,000 ops but {timings[4_000] * 1e3:.0f} ms for 4,000, so "
             f"the cost grows with the square of the graph (100,000 ops would take minutes). {advice}")
     if timings[4_000] > 0.1 and timings[4_000] > 8 * timings[1_000]:
@@ -191,10 +196,7 @@ def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[Ite
             f"too slow: the 100,000-op chain took more than {budget:.0f} s ({timings[4_000] * 1e3:.0f} ms for 4,000 "
             f"ops), so the cost grows faster than the graph. {advice}")), root, None
     if not outcome.ok:
-        result = ItemResult.from_attempt(item, outcome)
-        if "RecursionError" in outcome.error:
-            result.diagnosis, result.mistake = f"{MISTAKES['recursion']}\n{outcome.error}", "recursion"
-        return result, root, outcome
+        return _raised_on_chain(item, outcome), root, outcome
     return None, root, outcome
 
 
