@@ -70,7 +70,7 @@ def main() -> None:
             rows.append([optimizer, np.dtype(dtype).name, *(f"{d.max():.1e}" for d in run.difference().values()),
                          f"{drift:.1e} (gradient {gradient:.1e})",
                          f"{flips}" + (f" (first at step {run.first_disagreement})" if flips else ""),
-                         f"{np.mean(predictions[0] == predictions[1]):.2%}"])
+                         f"{np.sum(predictions[0] == predictions[1]):,} of {len(predictions[0]):,}"])
     print(format_table(["optimizer", "dtype", *manual.PARAM_NAMES, "W1 after step 1", "ReLU decisions differing",
                         "same test prediction"], rows))
     print(f"(largest |autodiff - manual| after one epoch of {len(train_x):,} images, seed {args.seed})")
