@@ -117,6 +117,7 @@ def test_train_evaluate_predict_commands(mnist_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     reported = float(re.search(r"^test accuracy: (\d+\.\d\d)%$", result.stdout, re.M).group(1))
     assert 85.0 <= reported <= 100.0
+    assert ", 1 epoch, seed 0" in result.stdout  # one epoch, not "1 epochs"
     for name in ("model.npz", "metrics.json", "metrics.csv", "curves.png", "predictions.png", "confusion.png", "weights.png"):
         assert (out / name).is_file() and str(out / name) in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
@@ -126,6 +127,7 @@ def test_train_evaluate_predict_commands(mnist_dir, tmp_path):
     evaluated = run_cli("evaluate", "--checkpoint", str(out / "model.npz"), "--data-dir", str(mnist_dir))
     assert evaluated.returncode == 0, evaluated.stderr
     assert f"test accuracy: {reported:.2f}%" in evaluated.stdout  # the checkpoint reproduces the figure
+    assert "trained with autodiff for 1 epoch\n" in evaluated.stdout
     assert len(re.findall(r"^\s+\d  +1?\d{3,4} ", evaluated.stdout, re.M)) == 10  # one row per digit
 
     predicted = run_cli("predict", "--checkpoint", str(out / "model.npz"), "--index", "0", "--data-dir", str(mnist_dir))

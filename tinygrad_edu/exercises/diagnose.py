@@ -140,7 +140,10 @@ def diagnose(
         if value is not None and close(array, value, tol) and not close(value, expected, tol):
             if generic.startswith(f"your {label} differs"):  # the numbers say nothing simpler
                 return Verdict(False, error, mistake.sentence, mistake.name)
-            return Verdict(False, error, f"{generic}. {mistake.sentence[:1].upper()}{mistake.sentence[1:]}", mistake.name)
+            sentence = mistake.sentence
+            if not sentence.startswith(label):  # a sentence that starts with the label starts with code: kept as is
+                sentence = sentence[:1].upper() + sentence[1:]
+            return Verdict(False, error, f"{generic}. {sentence}", mistake.name)
     return Verdict(False, error, generic)
 
 

@@ -296,7 +296,7 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     engine = make_engine(config)
     log(f"training 784-{config.hidden}-10 with the {config.engine} engine on {len(train_x)} images "
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
-        f"batch {config.batch_size or 'full'}, {config.epochs} epochs, seed {config.seed}")
+        f"batch {config.batch_size or 'full'}, {config.epochs} epoch{'' if config.epochs == 1 else 's'}, seed {config.seed}")
     kept = f" Nothing was written: {out} is as it was." if out is not None else ""
     try:
         history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
