@@ -1,6 +1,6 @@
 """Solution of engine: ``topological_order`` and ``sum_to_shape`` are the engine's own (read with inspect);
-the backward loop is :func:`tinygrad_edu.tensor.iter_backward` without its bookkeeping for ``retain_grad``,
-caller-owned arrays and generators, and without its refusal of a gradient that is not the input broadcast."""
+the backward loop is :func:`tinygrad_edu.tensor.iter_backward` without ``retain_grad``, the steps it yields
+and its refusal of a gradient that is not the input broadcast."""
 
 import numpy as np
 
