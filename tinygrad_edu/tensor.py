@@ -32,8 +32,8 @@ from tinygrad_edu.errors import GradError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, list, tuple]
 BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
-# One step of the backward pass: a tensor, dL/dtensor, and what its op sent to each input.
-Step = tuple["Tensor", np.ndarray, list[tuple["Tensor", np.ndarray]]]
+# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input.
+Steps = Iterator[tuple["Tensor", np.ndarray, list[tuple["Tensor", np.ndarray]]]]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -113,12 +113,10 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 # --8<-- [start:topological_order]
 def topological_order(root: Tensor) -> list[Tensor]:
-    """``root`` and every tensor it was computed from, once each, inputs before results.
-
-    Depth-first, with a stack instead of recursion: a 100,000-op chain is fine."""
+    """``root`` and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
     visited = {root}  # tensors hash by identity, as in PyTorch
-    stack = [(root, iter(root._inputs))]  # a tensor, and its inputs not looked at yet
+    stack = [(root, iter(root._inputs))]  # each tensor with its inputs to see
     while stack:
         tensor, inputs = stack[-1]
         for parent in inputs:  # goes on where this tensor's last turn stopped
@@ -126,37 +124,42 @@ def topological_order(root: Tensor) -> list[Tensor]:
                 visited.add(parent)
                 stack.append((parent, iter(parent._inputs)))
                 break  # the parent's own inputs come first
-        else:  # all its inputs are in the order now: the tensor can follow them
+        else:  # all its inputs are in the order now: the tensor follows them
             order.append(stack.pop()[0])
     return order
 # --8<-- [end:topological_order]
 
 
 # --8<-- [start:iter_backward]
-def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[Step]:
-    """The backward pass, root first: yields (tensor, dL/dtensor, [(input, the part of
-    dL/dinput the tensor's op sent), ...]). ``root.backward()`` runs it to the end."""
-    grads = {root: _initial_gradient(root, gradient)}  # dL/dtensor, as far as known
-    # Reverse topological order: a tensor comes after every tensor computed from it, so
-    # when its turn comes, each of its uses has sent its part: its gradient is complete.
+def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Steps:
+    """The backward pass, one tensor at a time: ``root.backward()`` runs it.
+
+    Yields (tensor, dL/dtensor, [(input, the part of dL/dinput sent), ...])."""
+    grads = {root: _initial_gradient(root, gradient)}  # dL/dtensor, so far
+    # Reverse topological order: a tensor comes after all tensors computed from
+    # it, so by its turn each use has sent its part: the gradient is complete.
     for tensor in reversed(topological_order(root)):
         grad = grads.pop(tensor, None)
-        if grad is None:  # no path from root to here needs a gradient
+        if grad is None:  # a constant: no gradient comes here
             continue
-        if tensor._op is None:  # a leaf (a tensor you made): it keeps its gradient
+        if tensor._op is None:  # a leaf (a tensor you made): it keeps its grad
             tensor._accumulate_grad(grad)
             yield tensor, grad, []
             continue
         if tensor._retains_grad:  # an intermediate you called retain_grad() on
             tensor._accumulate_grad(grad)
-        sent = []  # the chain rule: the op's backward turns grad into a part per input
+        sent = []
+        # The chain rule: the op's backward turns grad into a part per input.
         for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if parent_grad.shape != parent.data.shape:  # the op broadcast this input:
-                parent_grad = _unbroadcast(tensor._op, parent, parent_grad)  # sum back
-            # Add, never overwrite: a tensor used twice (x * x) gets a part per use.
-            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
+            if parent_grad.shape != parent.data.shape:  # undo broadcasting
+                parent_grad = _unbroadcast(tensor._op, parent, parent_grad)
+            # Add, never overwrite: a tensor used twice gets a part per use.
+            if parent in grads:
+                grads[parent] = grads[parent] + parent_grad
+            else:
+                grads[parent] = parent_grad
             sent.append((parent, parent_grad))
         yield tensor, grad, sent
 # --8<-- [end:iter_backward]
