@@ -19,6 +19,7 @@ If the cache folder cannot be written, the arrays are decoded as before and noth
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import zipfile
@@ -55,9 +56,10 @@ def _read_entry(path: Path) -> tuple[np.ndarray, ...] | None:
     try:
         with np.load(path, allow_pickle=False) as entry:
             arrays = tuple(entry[f"array{i}"] for i in range(len(entry.files)))
-        os.utime(path)  # recently used: kept when older entries are evicted
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
         return None
+    with contextlib.suppress(OSError):  # a read-only cache still serves its entries
+        os.utime(path)  # recently used: kept when older entries are evicted
     return arrays
 
 
@@ -97,11 +99,11 @@ def cached_decode(kind: str, sources: Sequence[str | os.PathLike], decode: Calla
         name = f"{prefix}-{_sources_digest(sources)}{SUFFIX}"
     except OSError:  # a source that cannot be read: decode() says so in its own words
         return _read_only(decode())
-    remove_stale_temporaries(folder)  # what a run killed while writing left behind
     arrays = _read_entry(folder / name)
     if arrays is None:
         arrays = decode()
         try:
+            remove_stale_temporaries(folder)  # what runs killed while writing left behind
             _write_entry(folder, prefix, name, arrays)
         except OSError:
             pass  # a read-only or full cache: decode again next time
