@@ -73,6 +73,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         meta = None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{not_ours}: its metadata is not a JSON object.")
+    for key, kind in (("config", dict), ("epochs", list)):  # what train writes, and evaluate reads
+        if key in meta and not isinstance(meta[key], kind):
+            raise CheckpointError(f"{not_ours}: its metadata's {key!r} is {type(meta[key]).__name__} "
+                                  f"{json.dumps(meta[key])[:40]}, not a JSON {'object' if kind is dict else 'list'}.")
     params = {name: contents[name] for name in PARAM_NAMES}
     check_params(params, path)
     return params, meta
