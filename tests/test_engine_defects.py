@@ -585,3 +585,39 @@ def test_optimizer_gradients_as_lists_and_read_only_parameters():
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match="SGD: parameter 0 is a read-only array"):
         SGD([frozen], lr=0.1)
+
+
+# ---- found by the issue-23 adversarial pass ----------------------------------------------------------
+def test_iterating_a_0d_tensor_is_refused_as_in_pytorch():
+    # Through __getitem__ Python iterated a 0-d tensor as empty: list(Tensor(1.0)) was [] without a word.
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(Tensor(1.0))
+    rows = list(Tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert len(rows) == 2 and isinstance(rows[0], Tensor) and rows[1].data.tolist() == [3.0, 4.0]
+
+
+def test_a_gradient_of_nones_is_refused_not_turned_into_nan():
+    y = Tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(TypeError, match=r"backward: gradient must hold numbers"):
+        y.backward([None, None])
+
+
+def test_softmax_of_a_row_of_minus_inf_is_nan_without_a_warning():
+    # PyTorch: softmax([-inf, -inf]) is [nan, nan], silently; the autouse fixture turns a warning into a failure.
+    assert np.isnan(Tensor([[-np.inf, -np.inf]]).softmax().data).all()
+    assert np.isnan(Tensor([[-np.inf, -np.inf]]).log_softmax().data).all()
+
+
+def test_a_float_number_beyond_float32_is_inf_without_a_warning():
+    assert np.isinf((Tensor([1.0]) * 1e300).data).all()  # PyTorch: tensor([inf])
+
+
+def test_argmax_axis_out_of_range_names_the_op():
+    with pytest.raises(ShapeError, match=r"argmax: axis 3 is out of range .* \(2, 3\)"):
+        Tensor(np.ones((2, 3))).argmax(axis=3)
+    assert Tensor([[1.0, 5.0], [7.0, 2.0]]).argmax(axis=-1).tolist() == [1, 0]
+
+
+def test_gradcheck_seed_must_be_a_whole_number():
+    with pytest.raises(ValueError, match=r"gradcheck: seed must be a whole number 0 or more, got -1"):
+        gradcheck(lambda x: x * 2, Tensor([1.0], requires_grad=True), seed=-1)

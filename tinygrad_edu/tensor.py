@@ -244,10 +244,16 @@ def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
             )
         return np.ones(root.shape, dtype=root.dtype)
     values = gradient.data if isinstance(gradient, Tensor) else gradient
-    if np.iscomplexobj(values):  # NumPy would drop the imaginary part, with only a warning
+    try:
+        kind = np.asarray(values).dtype.kind
+    except ValueError:  # ragged lists
+        kind = "O"
+    if kind == "c":  # NumPy would drop the imaginary part, with only a warning
         raise TypeError(f"backward: gradient must hold real numbers, got complex values {values!r:.60}; the engine "
                         "differentiates real functions only (pass the real part, np.real(g), if that is what you mean)")
     try:
+        if kind not in "biuf":  # None would become NaN, "1" would become 1.0
+            raise TypeError
         grad = np.asarray(values, dtype=root.dtype)
     except (TypeError, ValueError):
         raise TypeError(
@@ -368,7 +374,8 @@ def _number_as(number: float | int | np.generic, dtype: np.dtype, op: str) -> np
                 f"PyTorch refuses it too. Convert the tensor to a wider dtype first, e.g. x.astype(np.int64)"
             )
     try:
-        return np.asarray(number, dtype=dtype)
+        with np.errstate(over="ignore"):  # a float beyond float32 becomes inf, as in PyTorch, without a warning
+            return np.asarray(number, dtype=dtype)
     except OverflowError:  # a Python int beyond any float, e.g. 2**2000
         raise OverflowError(f"{op}: a {len(str(abs(number)))}-digit number is too large for dtype {dtype}") from None
 
@@ -607,6 +614,12 @@ class Tensor:
         """True for tensors created by the user (not computed by a recorded op)."""
         return self._op is None
 
+    def __iter__(self) -> Iterator[Tensor]:
+        """The entries along the first axis, each a Tensor (as PyTorch); a 0-d tensor has none to iterate over."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor: it has no first axis (use .item() for its value)")
+        return (self[i] for i in range(len(self.data)))
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no first axis to count (use .item() for its value)")
@@ -692,7 +705,7 @@ class Tensor:
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """Index of the largest entry (along ``axis``): a NumPy array, since indices have no gradient."""
-        return self.data.argmax(axis=axis)
+        return self.data.argmax(axis=None if axis is None else _single_axis(axis, self.shape, "argmax"))
 
     # ================================================================================================
     # Operations. Each one: the forward with NumPy, then its local backward rule, together.
@@ -1239,9 +1252,10 @@ class Tensor:
         """
         x = self._floating()
         axis = _single_axis(axis, x.shape, "softmax")
-        shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
-        e = np.exp(shifted)
-        p = e / e.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row of -inf (or with +inf) gives NaN, as PyTorch, without a warning
+            shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
+            e = np.exp(shifted)
+            p = e / e.sum(axis=axis, keepdims=True)
 
         def backward(g: np.ndarray):
             return (p * (g - (g * p).sum(axis=axis, keepdims=True)),)
@@ -1255,8 +1269,9 @@ class Tensor:
         """
         x = self._floating()
         axis = _single_axis(axis, x.shape, "log_softmax")
-        shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
-        with np.errstate(divide="ignore"):  # only an empty axis sums to 0, and its result is empty anyway
+        # divide: only an empty axis sums to 0, and its result is empty anyway; invalid: a row of -inf gives NaN
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
             out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
         def backward(g: np.ndarray):
