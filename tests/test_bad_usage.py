@@ -138,6 +138,14 @@ BAD_USAGE: list[Row] = [
     *rows(1, "training diverged. Try a smaller learning rate, for example --lr 0.1.",
           ("train", "--data-dir", "{small}", "--val-size", "50", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e10")),
     *rows(1, "its metadata's 'config' is str", ("evaluate", "--checkpoint", "{config_str_meta}")),
+    # ---- found by the issue-23 adversarial pass ----
+    *rows(1, "training diverged. Try a smaller learning rate, for example --lr 0.1.",  # the epoch's mean loss grew
+          ("train", "--data-dir", "{small}", "--val-size", "50", "--epochs", "2", "--optimizer", "sgd", "--lr", "50")),
+    *rows(1, "is a broken symbolic link", ("evaluate", "--checkpoint", "{model}", "--data-dir", "{broken_link}")),
+    *rows(2, "must be a file path, got an empty string", ("evaluate", "--checkpoint", ""), ("predict", "--checkpoint", "")),
+    *rows(2, "argument --time-limit: must be at most 86400 seconds", ("exercise", "check", "engine", "--time-limit", "1e308")),
+    *rows(1, "gives 5000 validation examples out of the 300 training examples",
+          ("lessons/07_training_mnist.py", "--quick", "--data-dir", "{small}", "--out", "{tmp}/l7")),
     # ---- lessons: the same option types and messages, named after the script; refused before any work ----
     *rows(2, "argument --out: ", ("lessons/01_chain_rule.py", "--out", "{file}"),
           ("lessons/03_tensors.py", "--out", "{file}/figures"), ("lessons/06_network_graph.py", "--out", "{file}"),
@@ -238,6 +246,9 @@ def materials(tmp_path_factory) -> dict[str, str]:
     m["train_csv_only"] = tmp / "train-csv-only"
     m["train_csv_only"].mkdir()
     write_digits_csv(m["train_csv_only"] / "mnist_train.csv", images.reshape(5, -1), labels)
+    m["broken_link"] = write_small_mnist(tmp / "broken-link")
+    (m["broken_link"] / MNIST_FILES["test_labels"][0]).unlink()
+    (m["broken_link"] / MNIST_FILES["test_labels"][0]).symlink_to(tmp / "nowhere")
     m["folder_in_place"] = write_small_mnist(tmp / "folder-in-place")
     test_images = m["folder_in_place"] / MNIST_FILES["test_images"][0]
     test_images.unlink()

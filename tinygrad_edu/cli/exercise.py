@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_edu.support.atomic import atomic_write
-from tinygrad_edu.support.options import input_folder, output_folder, positive_float
+from tinygrad_edu.support.options import input_folder, output_folder, time_limit
 from tinygrad_edu.errors import UsageError
 from tinygrad_edu.exercises.catalogue import EXERCISES, Exercise, get
 from tinygrad_edu.exercises.student import DEFAULT_TIME_LIMIT, StudentFileError
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action == "start":
             sub.add_argument("--force", action="store_true", help="overwrite the file if it exists")
         if action == "check":
-            sub.add_argument("--time-limit", type=positive_float, metavar="SECONDS", default=DEFAULT_TIME_LIMIT,
+            sub.add_argument("--time-limit", type=time_limit, metavar="SECONDS", default=DEFAULT_TIME_LIMIT,
                              help="stop any of your functions (or the loading of your file) still running after "
                                   "SECONDS and report the line it was on, e.g. a loop that never ends "
                                   f"(default {DEFAULT_TIME_LIMIT:g}; an autograder may want less)")

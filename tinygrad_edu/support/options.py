@@ -16,6 +16,7 @@ from pathlib import Path
 from tinygrad_edu.errors import TinygradEduError
 
 MNIST_TRAIN_SIZE = 60_000  # the largest sensible batch: the whole of MNIST's training set
+MAX_TIME_LIMIT = 86_400
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -85,6 +86,21 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
     return value
+
+
+def time_limit(text: str) -> float:
+    """An argparse type: a positive number of seconds, at most a day (a larger one overflows the system's clock)."""
+    value = positive_float(text)
+    if value > MAX_TIME_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_TIME_LIMIT} seconds (a day), got {text}")
+    return value
+
+
+def file_path(text: str) -> Path:
+    """An argparse type: a file name, not empty (Path("") would be the current folder). Existence is the command's check."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path, got an empty string")
+    return Path(text).expanduser()
 
 
 def non_negative_float(text: str) -> float:

@@ -53,6 +53,9 @@ MAX_AUGMENT = 4
 # 2 epochs: runs that learn peak at 1.0-5.2 times the first loss (Adam 5e-3..0.1, SGD 1-2); Adam at lr 1 and SGD
 # at 10 peak at 750 and 2,400 times it and end at chance (loss 2.3); lr 1e10 reaches 1e18-1e23 times it.
 EXPLODED_LOSS_FACTOR = 100
+# An epoch whose mean training loss is this many times the first batch's also stops it (those runs peak at 0.75 times
+# it; SGD at lr 50 on 250 images reached 23 times it in its second epoch without a single batch at 100 times).
+EXPLODED_EPOCH_FACTOR = 10
 
 
 class ConfigError(UsageError):
@@ -268,6 +271,12 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
                "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": engine.optimizer.lr,
                "seconds": train_seconds}
         history.append(row)
+        if row["train_loss"] > EXPLODED_EPOCH_FACTOR * first_loss:
+            raise TrainingDivergedError(
+                f"the mean training loss of epoch {epoch} is {row['train_loss']:.3g}, "
+                f"{row['train_loss'] / first_loss:.3g} times the first batch's {first_loss:.3g} (learning rate "
+                f"{config.lr:g}): training diverged. Try a smaller learning rate, for example --lr {lr_to_try(config):g}."
+            )
         log(f"epoch {epoch:>2}/{config.epochs}  train loss {row['train_loss']:.4f}  "
             f"train acc {100 * row['train_accuracy']:.2f}%  val loss {val_loss:.4f}  "
             f"val acc {100 * val_accuracy:.2f}%  {train_seconds:.1f} s")
