@@ -171,7 +171,7 @@ def test_max_backward_keeps_float32():
     # max splits the gradient between ties by dividing by an integer count: the result must stay float32.
     x = Tensor(np.array([[1.0, 3.0, 3.0]], dtype=np.float32), requires_grad=True)
     y = x.max(axis=1)
-    sent_upstream = {id(t): g for t, g in iter_backward((y * 2.0).sum())}
+    sent_upstream = {id(t): g for t, g, _ in iter_backward((y * 2.0).sum())}
     assert sent_upstream[id(x)].dtype == np.float32  # the gradient itself, not only the stored .grad
     np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 1.0]])  # 2 split over two ties
 
@@ -508,9 +508,14 @@ def test_load_state_dict_refuses_values_that_do_not_fit():
         np.testing.assert_array_equal(value, before[name])
 
 
-def test_a_grad_of_the_wrong_shape_or_dtype_is_refused_before_backward():
-    for bad, phrase in ((np.ones(3), r"float64 of shape \(3,\)"), (np.ones(5, dtype=np.int64), "int64 of shape"),
-                        ([1.0] * 5, "list")):
+def test_a_grad_assigned_by_hand_that_backward_cannot_add_into_is_refused_before_backward():
+    # PyTorch refuses x.grad = torch.ones(3) for x of shape (5,) at the assignment ("assigned grad has data of a
+    # different size"). Here it is refused when backward starts, before any gradient is added: NumPy would
+    # otherwise fail half-way (".grad" of w already updated) with "operands could not be broadcast".
+    read_only = np.ones(5)
+    read_only.flags.writeable = False
+    for bad, phrase in ((np.ones(3), r"float64 array of shape \(3,\)"), (np.ones(5, dtype=np.int64), "int64 array"),
+                        ([1.0] * 5, "list"), (read_only, "read-only float64")):
         x = Tensor(np.ones(5, np.float32), requires_grad=True, name="w")
         w = Tensor(np.ones(5, np.float32), requires_grad=True)
         w.grad = np.full(5, 3.0, np.float32)
@@ -518,6 +523,16 @@ def test_a_grad_of_the_wrong_shape_or_dtype_is_refused_before_backward():
         with pytest.raises(GradError, match=rf"backward: the tensor 'w' of shape \(5,\) has a .grad of {phrase}"):
             (x * w).sum().backward()
         np.testing.assert_array_equal(w.grad, 3.0)  # refused before any gradient was added
+    other = Tensor(np.ones(2, np.float32), requires_grad=True)
+    other.grad = np.ones(7)  # not in the graph below: not its business
+    x = Tensor(np.ones(2, np.float32), requires_grad=True)
+    x.grad = np.ones(2, np.float32)
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    x.grad = np.ones(9)
+    x.zero_grad()  # a bad .grad reset before backward is no longer a problem
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
 
 
 def test_data_replaced_by_another_shape_is_named_not_a_raw_numpy_error():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
@@ -32,6 +33,8 @@ from tinygrad_edu.errors import GradError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, list, tuple]
 BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
+# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input.
+Steps = Iterator[tuple["Tensor", np.ndarray, list[tuple["Tensor", np.ndarray]]]]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -111,107 +114,86 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 # --8<-- [start:topological_order]
 def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor reachable from ``root`` through recorded ops, inputs before results, ``root`` last.
-
-    An iterative depth-first search (a stack instead of recursion), each tensor visited once, so the cost
-    is linear in the size of the graph and a chain of any length works.
-    """
+    """``root`` and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
-    visited: set[Tensor] = set()  # tensors hash by identity, as in PyTorch
-    # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
-    # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
-    # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
-    # two ops could then be appended after only one of them, and backward would visit it before all its
-    # gradient arrived.) Two parallel lists rather than (tensor, flag) pairs: no tuple per step.
-    stack: list[Tensor] = [root]
-    inputs_finished: list[bool] = [False]
+    visited = {root}  # tensors hash by identity, as in PyTorch
+    stack = [(root, iter(root._inputs))]  # each tensor with its inputs to see
     while stack:
-        tensor = stack.pop()
-        if inputs_finished.pop():
-            order.append(tensor)
-            continue
-        if tensor in visited:
-            continue
-        visited.add(tensor)
-        stack.append(tensor)
-        inputs_finished.append(True)
-        # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
-        for parent in reversed(tensor._inputs):
+        tensor, inputs = stack[-1]
+        for parent in inputs:  # goes on where this tensor's last turn stopped
             if parent not in visited:
-                stack.append(parent)
-                inputs_finished.append(False)
+                visited.add(parent)
+                stack.append((parent, iter(parent._inputs)))
+                break  # the parent's own inputs come first
+        else:  # all its inputs are in the order now: the tensor follows them
+            order.append(stack.pop()[0])
     return order
 # --8<-- [end:topological_order]
 
 
 # --8<-- [start:iter_backward]
-def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[tuple[Tensor, np.ndarray]]:
-    """Run the backward pass from ``root`` one tensor at a time (this is what ``root.backward()`` does).
+def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Steps:
+    """The backward pass, one tensor at a time: ``root.backward()`` runs it.
 
-    Yields ``(tensor, its gradient)`` for every tensor that receives a gradient, in the order backward
-    processes them (reverse topological order, ``root`` first). When a tensor is yielded its gradient is
-    complete: every use of it downstream has already contributed.
-
-    Args:
-        root: the tensor to differentiate, usually the scalar loss.
-        gradient: dL/droot; defaults to 1 for a scalar ``root``.
-    """
-    if not root.requires_grad:
-        raise GradError(
-            f"backward: this tensor (shape {root.shape}) does not require grad, so there is nothing to "
-            "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
-        )
-    root_grad = _initial_gradient(root, gradient)
-    grads: dict[Tensor, np.ndarray] = {root: root_grad}
-    # Arrays someone else may still hold: the caller's gradient, and every gradient an op receives (add, for
-    # one, passes it on unchanged). ``.grad`` must copy those; any other array it may keep as it is.
-    shared = {id(root_grad)}
-    order = topological_order(root)
-    _check_replaced_arrays(order)
-    for tensor in reversed(order):
+    Yields (tensor, dL/dtensor, [(input, the part of dL/dinput sent), ...])."""
+    grads = {root: _initial_gradient(root, gradient)}  # dL/dtensor, so far
+    # Reverse topological order: a tensor comes after all tensors computed from
+    # it, so by its turn each use has sent its part: the gradient is complete.
+    for tensor in reversed(topological_order(root)):
         grad = grads.pop(tensor, None)
-        if grad is None:  # no path from this tensor to root requires a gradient
+        if grad is None:  # a constant: no gradient comes here
             continue
-        if tensor._op is None:  # a leaf: keep its gradient
-            tensor._accumulate_grad(grad, owned=id(grad) not in shared)
-            yield tensor, grad
-            continue
-        shared.add(id(grad))
-        if tensor._retains_grad:
+        if tensor._op is None:  # a leaf (a tensor you made): it keeps its grad
             tensor._accumulate_grad(grad)
+            yield tensor, grad, []
+            continue
+        if tensor._retains_grad:  # an intermediate you called retain_grad() on
+            tensor._accumulate_grad(grad)
+        sent = []
+        # The chain rule: the op's backward turns grad into a part per input.
         for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if parent_grad.shape != parent.data.shape:  # the input was broadcast (or the op has a bug)
+            if parent_grad.shape != parent.data.shape:  # undo broadcasting
                 parent_grad = _unbroadcast(tensor._op, parent, parent_grad)
-            # Add, never overwrite: a tensor used twice gets one contribution per use.
-            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
-        yield tensor, grad
+            # Add, never overwrite: a tensor used twice gets a part per use.
+            if parent in grads:
+                grads[parent] = grads[parent] + parent_grad
+            else:
+                grads[parent] = parent_grad
+            sent.append((parent, parent_grad))
+        yield tensor, grad, sent
 # --8<-- [end:iter_backward]
 
 
-def _check_replaced_arrays(order: list[Tensor]) -> None:
-    """Refuse a ``.data`` or ``.grad`` the user replaced with something backward cannot use, before any gradient
-    is added (so backward never stops half-way, with some ``.grad`` updated and others not)."""
-    for tensor in order:
-        data, grad = tensor.data, tensor.grad
-        if grad is None and type(data) is np.ndarray:  # the common case, checked first: it costs almost nothing
-            continue
-        label = f"the tensor {tensor.name!r}" if tensor.name else "a tensor"
-        if not isinstance(data, np.ndarray) or data.dtype.kind not in _CATEGORY:
-            raise TypeError(f"backward: {label}'s .data is {type(data).__name__} {data!r:.40}, not a NumPy array of "
-                            "numbers; assign arrays to .data (or make a new Tensor)")
-        if grad is None:
-            continue
-        if not isinstance(grad, np.ndarray) or grad.dtype.kind != "f" or grad.shape != data.shape:
-            got = f"{grad.dtype} of shape {grad.shape}" if isinstance(grad, np.ndarray) else type(grad).__name__
+# Tensors whose .grad was assigned by hand (x.grad = ...), not by backward: usually none, so backward can check
+# them all up front without walking the graph twice.
+# (By id, with weak references: a WeakSet would compare two tensors with ==, which gives an array.)
+_assigned_grads: dict[int, weakref.ref[Tensor]] = {}
+
+
+def _check_assigned_grads(root: Tensor) -> None:
+    """Before backward adds anything: a ``.grad`` assigned by hand must be a writable float array of its tensor's
+    shape, since backward adds into it in place. Otherwise NumPy would fail half-way through, in its own words,
+    with some gradients added and others not. (PyTorch checks at the assignment itself.)"""
+    assigned = [tensor for ref in list(_assigned_grads.values()) if (tensor := ref()) is not None]
+    unusable = [tensor for tensor in assigned if tensor._grad is not None and not (
+        isinstance(tensor._grad, np.ndarray) and tensor._grad.dtype.kind == "f"
+        and tensor._grad.shape == tensor.data.shape and tensor._grad.flags.writeable)]
+    if not unusable:
+        return
+    in_graph = set(topological_order(root))  # only then: a tensor of another graph is not this backward's business
+    for tensor in unusable:
+        if tensor in in_graph:
+            grad = tensor._grad
+            got = (f"{'read-only ' if not grad.flags.writeable else ''}{grad.dtype} array of shape {grad.shape}"
+                   if isinstance(grad, np.ndarray) else type(grad).__name__)
+            label = f"the tensor {tensor.name!r}" if tensor.name else "a tensor"
             raise GradError(
-                f"backward: {label} of shape {data.shape} has a .grad of {got}; gradients are added into .grad, so "
-                f"it must be a float array of shape {data.shape}. Set it to None (x.zero_grad()) to start again."
+                f"backward: {label} of shape {tensor.data.shape} has a .grad of {got} (assigned by hand); backward "
+                f"adds into .grad in place, so it must be a writable float array of shape {tensor.data.shape}. "
+                "Set it to None (x.zero_grad()) to start again."
             )
-        if not grad.flags.writeable:
-            raise GradError(f"backward: {label}'s .grad is a read-only array, and gradients are added into it in "
-                            "place; set it to None (x.zero_grad()) or to a writable copy (np.array(...))")
 
 
 def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
@@ -235,6 +217,12 @@ def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
 
 
 def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
+    """dL/droot to start backward from: ``gradient`` checked, or 1 for a scalar ``root``."""
+    if not root.requires_grad:
+        raise GradError(
+            f"backward: this tensor (shape {root.shape}) does not require grad, so there is nothing to "
+            "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
+        )
     if gradient is None:
         if root.data.size != 1:
             raise GradError(
@@ -518,7 +506,7 @@ class Tensor:
     # The op is kept on the tensor itself (as in micrograd), not in a record of its own: every Python object
     # a live graph holds is walked by the garbage collector again and again, so one object fewer per op
     # makes a long graph cheaper to build.
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_inputs", "_backward", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "name", "_op", "_inputs", "_backward", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not ndarray.__add__
 
     def __init__(
@@ -539,7 +527,7 @@ class Tensor:
             array = array.copy()  # as torch.tensor: changing the caller's array later must not change the graph
         self.requires_grad: bool = _checked_requires_grad(requires_grad, array, "Tensor")
         self.data: np.ndarray = array
-        self.grad: np.ndarray | None = None
+        self._grad: np.ndarray | None = None
         self.name: str | None = name
         self._op: str | None = None
         self._inputs: tuple[Tensor, ...] = ()
@@ -553,7 +541,7 @@ class Tensor:
         if type(data) is not np.ndarray:  # NumPy returns scalars from full reductions and 0-d arithmetic
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)  # as _constant, inlined: this runs once per op
-        out.data, out.grad, out.name, out._retains_grad = data, None, None, False
+        out.data, out._grad, out.name, out._retains_grad = data, None, None, False
         if _grad_mode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
@@ -588,7 +576,7 @@ class Tensor:
     def _constant(data: np.ndarray) -> Tensor:
         """A leaf that needs no gradient, made without ``__init__``'s checks (the data is already an array)."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.name, out._retains_grad = data, None, None, False
+        out.data, out._grad, out.name, out._retains_grad = data, None, None, False
         out.requires_grad, out._op, out._inputs, out._backward = False, None, (), None
         return out
 
@@ -648,21 +636,33 @@ class Tensor:
         Calling backward twice adds the gradients again (as PyTorch does); call ``zero_grad()``
         (or an optimizer's) between steps.
         """
+        _check_assigned_grads(self)
         for _ in iter_backward(self, gradient):
             pass
 
-    def _accumulate_grad(self, grad: np.ndarray, owned: bool = False) -> None:
-        """Add ``grad`` into ``.grad``. ``owned``: nobody else holds ``grad``, so it may be kept without a copy."""
-        if self.grad is not None:
-            self.grad += grad
-        elif owned and grad.base is None and grad.flags.writeable and grad.dtype == self.data.dtype:
-            self.grad = grad  # a fresh array (e.g. the matmul in dW = X^T dZ): keep it, no copy
+    @property
+    def grad(self) -> np.ndarray | None:
+        """``dL/dthis`` after ``backward()``: a float array of this tensor's shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        self._grad = value
+        if value is not None:  # set by hand: checked by the next backward (see _check_assigned_grads)
+            key = id(self)
+            _assigned_grads[key] = weakref.ref(self, lambda _, key=key: _assigned_grads.pop(key, None))
+
+    def _accumulate_grad(self, grad: np.ndarray) -> None:
+        """Add ``grad`` into ``.grad``. The first time, a copy: backward may pass one array to several
+        tensors (``add`` hands its gradient to both inputs), and each ``.grad`` must be its own."""
+        if self._grad is None:
+            self._grad = grad.astype(self.data.dtype)  # astype copies
         else:
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)  # a view, or an array held elsewhere
+            self._grad += grad
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
-        self.grad = None
+        self._grad = None
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this intermediate result after backward (leaves always keep theirs)."""
