@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -101,7 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tinygrad-edu {args.command}: error: out of memory; try a smaller --hidden or --batch-size",
               file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of our output went away (`tinygrad-edu ... | head`): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice: no second error at exit
+        return 141  # 128 + SIGPIPE, what a shell reports for a command whose pipe was closed
     except OSError as error:  # a file we could not read or write that no check above foresaw: say which
-        where = f" {error.filename}" if error.filename else ""
-        print(f"tinygrad-edu {args.command}: error:{where}: {error.strerror or error}", file=sys.stderr)
+        where = f" {error.filename}:" if error.filename else ""
+        print(f"tinygrad-edu {args.command}: error:{where} {error.strerror or error}", file=sys.stderr)
         return 1

@@ -167,6 +167,9 @@ def _find_file(folder: Path, gz_name: str) -> Path | None:
         candidate = folder / name
         if candidate.is_file():
             return candidate
+        if candidate.is_symlink():  # a link to nowhere (or a loop): not "missing", or we would try to download over it
+            raise DataFileError(f"{candidate} is a broken symbolic link (to {os.readlink(candidate)}); point it at "
+                                "the MNIST file, or remove it.")
         if candidate.exists():
             raise DataFileError(f"{candidate} is a {'folder' if candidate.is_dir() else 'special file'}, but the "
                                 f"MNIST file {name} should be there; remove or rename it.")
