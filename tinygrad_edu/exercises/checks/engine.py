@@ -297,7 +297,8 @@ def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_fu
             result.diagnosis = MISTAKES["unbroadcast-forgotten"]
         if own_functions:  # with the engine's functions it passed (or failed) already: is one of theirs wrong?
             # A wrong sum_to_shape is blamed only when the numbers show no mistake of the loop itself.
-            blamed = _order_blamed(functions) or (None if result.mistake else _sum_to_shape_blamed(functions, where))
+            blamed = _order_blamed(functions) or (None if result.mistake in MISTAKES
+                                                       else _sum_to_shape_blamed(functions, where))
             if blamed is not None:
                 result.diagnosis, result.mistake = blamed
         return result
