@@ -311,6 +311,13 @@ def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[t
         other = "mean" if op == "sum" else "sum"
         yield replace(node, op=other), f"sum:{other}", f"a {other} where a {op} belongs"
     if op == "mask":
+        x = node.args[0]
+        yield x, "mask:value", f"it multiplies by {x} itself instead of the mask {node}: relu's slope is 0 or 1"
+        shape = np.shape(_safe(x, scope))
+        for other, value in scope.values.items():
+            if other not in x.names() and np.shape(value) == shape:
+                yield name(other), f"mask-value:{other}", (f"it multiplies by {other} where the mask {node} belongs: "
+                                                           "relu's slope is 0 or 1, not a value")
         if node.text == ">":
             yield replace(node, text=">="), "mask:>=", ("the mask uses >= where > belongs: at exactly 0 relu's "
                                                         "output is constant, so no gradient passes there")

@@ -183,10 +183,12 @@ def diagnose(
         return Verdict(False, float("nan"), f"your {label} is a {type(student).__name__}, not an array of numbers "
                        f"of shape {expected.shape}", "not-an-array")
     tol = tolerance_for(student, tol)
-    refused = dtype_problem(label, student, expected)
     error = relative_error(array, expected) if array.shape == expected.shape else float("nan")
+    refused = dtype_problem(label, student, expected)
+    if refused:
+        return Verdict(False, error, refused, "dtype")
     if array.shape == expected.shape and error <= tol:
-        return Verdict(False, error, refused, "dtype") if refused else Verdict(True, error)
+        return Verdict(True, error)
     for mistake in mistakes:
         try:
             with np.errstate(all="ignore"):
@@ -201,7 +203,7 @@ def diagnose(
                        "0, the log or square root of a negative number or of 0, or an exp that overflows; print the "
                        "intermediate values to see which", "not-finite")
     cause, sentence = _generic_sentence(label, array, expected, batch, tol)
-    return Verdict(False, error, sentence + (f"\n{refused}" if refused else ""), cause)
+    return Verdict(False, error, sentence, cause)
 
 
 def _naming(label: str, array: np.ndarray, expected: np.ndarray, mistake: Mistake, batch: int | None,

@@ -27,28 +27,29 @@ def call_watched(function: Callable[..., Any], *args: Any) -> tuple[Attempt, str
     """
     copies = copy.deepcopy(args)
     outcome = attempt(function, *copies)
-    changed = [i for i, (before, after) in enumerate(zip(args, copies)) if _changed(before, after)]
-    if not outcome.ok or not changed:
+    altered = [i for i, (before, after) in enumerate(zip(args, copies)) if changed(before, after)]
+    if not outcome.ok or not altered:
         return outcome, ""
     try:
         names = list(inspect.signature(function).parameters)
     except (TypeError, ValueError):
         names = []
-    which = ", ".join(names[i] if i < len(names) else f"argument {i + 1}" for i in changed)
+    which = ", ".join(names[i] if i < len(names) else f"argument {i + 1}" for i in altered)
     return outcome, (f"your {getattr(function, '__name__', 'function')} changed its input {which} in place (an "
                      f"in-place operation such as -=, /= or x[...] = on it, or on a name bound to it): the caller's "
                      f"array changes too. Compute into a new array ({which.split(',')[0]}.copy(), or an expression)")
 
 
-def _changed(before: Any, after: Any) -> bool:
+def changed(before: Any, after: Any) -> bool:
+    """Whether ``after`` (a copy of ``before`` handed to the student) no longer equals ``before``."""
     if isinstance(before, np.ndarray):
         return not isinstance(after, np.ndarray) or before.shape != after.shape or \
             not np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
     if isinstance(before, dict):
         return before.keys() != getattr(after, "keys", lambda: None)() or \
-            any(_changed(before[key], after[key]) for key in before)
+            any(changed(before[key], after[key]) for key in before)
     if isinstance(before, (list, tuple)):
-        return len(before) != len(after) or any(_changed(b, a) for b, a in zip(before, after))
+        return len(before) != len(after) or any(changed(b, a) for b, a in zip(before, after))
     return False
 
 
@@ -80,6 +81,16 @@ def check_parts(
         return result
     result = compare_parts(item, outcome.value, expected, mistakes, batch)
     return with_side_effect(result, changed)
+
+
+def key_problem(key: str, keys: Any) -> str:
+    """The sentence for a dict without ``key``, naming the key the student most likely meant ("" if none)."""
+    import difflib
+
+    keys = [str(k) for k in keys]
+    simple = {k.replace("_", "").lower(): k for k in keys}
+    near = simple.get(key.replace("_", "").lower()) or next(iter(difflib.get_close_matches(key, keys, 1, 0.75)), None)
+    return f"your dict has no {key!r}; it has {near!r}: name the keys exactly as asked" if near else ""
 
 
 def with_side_effect(result: ItemResult, changed: str) -> ItemResult:

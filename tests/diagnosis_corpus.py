@@ -1,0 +1,163 @@
+"""Wrong and correct submissions to the exercises, written as students write them, each wrong one with the cause
+a teacher would name (a stable cause id: ``ItemResult.mistake``).
+
+Each :class:`Submission` is the exercise's solution with a few lines or functions replaced by the student's:
+``"dZ1 = dA1 * (A1 > 0)"`` replaces the line assigning ``dZ1``, ``"def f(...): ..."`` replaces the function
+``f``. ``catalogued`` marks the mistakes a hand-written catalogue of the check already lists (BUGS, the
+checks' Mistake lists); the others must be found by the diagnosis's search. ``tests/test_diagnosis_corpus.py``
+asserts each outcome; ``benchmarks/diagnosis.py`` prints the score per exercise. ``compare`` is
+``tinygrad-edu compare --backward`` (a network of hidden width 12, batch 16).
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Submission:
+    exercise: str  # an exercise's name, or "compare"
+    item: str  # the row that must fail ("" for a correct submission)
+    cause: str | None  # the cause id the check must name (None: a correct submission, which must pass)
+    code: tuple[str, ...]  # replaced lines ("name = ...") or functions ("def name(...): ...")
+    catalogued: bool = False
+    what: str = ""
+
+    @property
+    def correct(self) -> bool:
+        return self.cause is None
+
+
+def wrong(exercise: str, item: str, cause: str, *code: str, catalogued: bool = False, what: str = "") -> Submission:
+    return Submission(exercise, item, cause, tuple(textwrap.dedent(c).strip("\n") for c in code), catalogued, what)
+
+
+def right(exercise: str, *code: str, what: str = "") -> Submission:
+    return Submission(exercise, "", None, tuple(textwrap.dedent(c).strip("\n") for c in code), False, what)
+
+
+def source(solution: str, code: tuple[str, ...]) -> str:
+    """The solution with the submission's lines and functions swapped in."""
+    for piece in code:
+        if piece.startswith("def "):
+            tree = ast.parse(solution)
+            function = ast.parse(piece).body[0].name
+            node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+            lines = solution.splitlines()
+            start = node.lineno - 1 - len(node.decorator_list)
+            lines[start : node.end_lineno] = piece.splitlines()
+            solution = "\n".join(lines) + "\n"
+            continue
+        first = piece.splitlines()[0]
+        target = "return " if first.startswith("return ") else first.split("=")[0].strip() + " ="
+        lines = solution.splitlines()
+        for i, line in enumerate(lines):
+            stripped = line.lstrip()
+            if stripped.startswith(target):
+                indent = line[: len(line) - len(stripped)]
+                lines[i : i + 1] = [indent + text for text in piece.splitlines()]
+                break
+        else:
+            raise ValueError(f"no line assigning {target} in the solution")
+        solution = "\n".join(lines) + "\n"
+    return solution
+
+
+NB = "network-backprop"
+NETWORK = [
+    # the catalogue (compare.BUGS)
+    wrong(NB, "dZ2", "forgot-1/N", "dZ2 = P - Y", catalogued=True),
+    wrong(NB, "dZ1", "relu-mask-z1", "dZ1 = dA1 * Z1", catalogued=True),
+    wrong(NB, "dZ1", "relu-mask-forgotten", "dZ1 = dA1", catalogued=True),
+    wrong(NB, "dA1", "missing-transpose", "dA1 = dZ2 @ W2", catalogued=True),
+    wrong(NB, "db2", "bias-not-summed", "db2 = dZ2", catalogued=True),
+    wrong(NB, "db1", "bias-averaged", "db1 = dZ1.mean(axis=0)", catalogued=True),
+    wrong(NB, "dZ2", "softmax-elementwise", "dZ2 = (-Y / (N * P)) * P * (1 - P)", catalogued=True),
+    # outside the catalogue
+    wrong(NB, "dW2", "operand:A1->Z1", "dW2 = Z1.T @ dZ2", what="Z1 where A1 belongs"),
+    wrong(NB, "dW1", "operand:X->A1", "dW1 = A1.T @ dZ1", what="A1 where X belongs"),
+    wrong(NB, "dW2", "transpose", "dW2 = dZ2.T @ A1", what="transposed, hidden square"),
+    wrong(NB, "db2", "sum:keepdims", "db2 = dZ2.sum(axis=0, keepdims=True)", what="keepdims kept"),
+    wrong(NB, "db1", "sum:keepdims", "db1 = np.sum(dZ1, axis=0, keepdims=True)", what="keepdims kept"),
+    wrong(NB, "db1", "sum:axis", "db1 = dZ1.sum(axis=1)", what="summed over the wrong axis"),
+    wrong(NB, "db2", "sum:axis", "db2 = dZ2.sum()", what="summed over everything"),
+    wrong(NB, "dZ2", "precedence", "dZ2 = P - Y / N", what="brackets forgotten"),
+    wrong(NB, "dZ2", "sign", "dZ2 = (Y - P) / N", what="sign"),
+    wrong(NB, "dZ2", "missing-term:Y", "dZ2 = P / N", what="Y forgotten"),
+    wrong(NB, "dA1", "scale:1/N", "dA1 = dZ2 @ W2.T / N", what="divides by N again"),
+    wrong(NB, "dZ1", "mask-from:dA1", "dZ1 = dA1 * (dA1 > 0)", what="mask from the gradient"),
+    wrong(NB, "dZ1", "chain:no-upstream", "dZ1 = (Z1 > 0) * 1.0", what="local derivative only"),
+    wrong(NB, "dW1", "operand:dZ1->dA1", "dW1 = X.T @ dA1", what="gradient before the relu"),
+    wrong(NB, "db1", "operand:dZ1->dA1", "db1 = dA1.sum(axis=0)", what="gradient before the relu"),
+    wrong(NB, "dW2", "scale:N", "dW2 = A1.T @ (P - Y)", what="1/N forgotten in one line"),
+    wrong(NB, "dZ1", "matmul-for-elementwise", "dZ1 = dA1 @ (Z1 > 0).T", what="matrix product for a mask"),
+    wrong(NB, "dZ1", "mask-value:A1", "dZ1 = dA1 * np.maximum(Z1, 0)", what="relu itself for its slope"),
+    wrong(NB, "dW2", "operand:dZ2->P", "dW2 = A1.T @ P", what="P where dZ2 belongs"),
+    wrong(NB, "chain", "dict-key", """
+        return {"dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db_1": db1}""",
+          what="a misnamed key"),
+    wrong(NB, "inputs", "mutated-input", """
+        dZ2 = P
+        dZ2[np.arange(N), y] -= 1
+        dZ2 /= N""", what="P changed in place"),
+    wrong(NB, "dW1", "dtype", "dW1 = (X.T @ dZ1).astype(np.float16)", what="float16"),
+    right(NB, "dZ1 = dA1 * (A1 > 0)", what="the mask from A1"),
+    right(NB, 'dW2 = np.einsum("ni,nj->ij", A1, dZ2)', what="einsum"),
+    right(NB, "db2 = np.ones(N) @ dZ2", what="a product with ones"),
+    right(NB, "dW1 = (X.T @ dZ1).astype(np.float32)", what="float32"),
+    right(NB, "dZ2 = P.copy()\ndZ2[np.arange(N), y] -= 1\ndZ2 /= N", what="a copy changed in place"),
+    right(NB, "dZ1 = np.where(Z1 > 0, dA1, 0.0)", what="np.where"),
+    right(NB, "dA1 = (W2 @ dZ2.T).T", what="transposed product"),
+]
+
+SUBMISSIONS: list[Submission] = [*NETWORK]
+
+# How a wrong submission's diagnosis counts: the cause named; a failure with no cause, or only "some constant
+# factor" or "NaN somewhere" (vague); another cause (wrong); or a pass (not caught).
+VAGUE = {None, "scale", "not-finite"}
+OUTCOMES = ("named right", "vague", "wrong cause", "not caught")
+
+
+def run(submission: Submission, folder: Path) -> list[Any]:
+    """The rows (ItemResult) the check gives the submission, written to a file in ``folder`` as a student's."""
+    from tinygrad_edu.exercises import check_file, get
+
+    exercise = "network-backprop" if submission.exercise == "compare" else submission.exercise
+    path = folder / get(exercise).filename
+    path.write_text(source(get(exercise).solution(), submission.code))
+    if submission.exercise != "compare":
+        return check_file(exercise, path).items
+    from tinygrad_edu.compare import compare_gradients
+    from tinygrad_edu.exercises.checks.network_backprop import problem
+    from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult
+    from tinygrad_edu.exercises.student import load_file
+
+    params, x, y = problem(seed=3, hidden=12, batch=16)
+    comparison = compare_gradients(params, x, y, backward=load_file(path).backward)
+    chain = ItemResult("chain", PASS if comparison.passed_chain else FAIL,
+                       diagnosis="; ".join(row.problem for row in comparison.rows if row.problem))
+    return [*comparison.lines, chain]
+
+
+def outcome(submission: Submission, rows: list[Any]) -> str:
+    """"passed" or "rejected" for a correct submission; one of :data:`OUTCOMES` for a wrong one."""
+    passed = all(row.passed for row in rows)
+    if submission.correct:
+        return "passed" if passed else "rejected"
+    if passed:
+        return "not caught"
+    row = next((r for r in rows if r.item == submission.item and not r.passed), None) or \
+        next(r for r in rows if not r.passed)
+    if row.mistake == submission.cause and row.item == submission.item:
+        return "named right"
+    return "vague" if row.mistake in VAGUE else "wrong cause"
+
+
+def first_failure(rows: list[Any]) -> str:
+    """The first failing row and its diagnosis, to show in a test's message."""
+    row = next((r for r in rows if not r.passed), None)
+    return "every row passes" if row is None else f"{row.item}: [{row.mistake}] {row.diagnosis}"
