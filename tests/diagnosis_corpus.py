@@ -114,7 +114,67 @@ NETWORK = [
     right(NB, "dA1 = (W2 @ dZ2.T).T", what="transposed product"),
 ]
 
-SUBMISSIONS: list[Submission] = [*NETWORK]
+LD = "local-derivatives"
+
+
+def fn(signature: str, body: str) -> str:
+    """A function of the exercise file: ``def signature:`` and its body."""
+    return f"def {signature}:\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
+
+
+LOCAL = [
+    wrong(LD, "mul_backward", "mul-same-input", fn("mul_backward(a, b, g)", "return g * a, g * b"), catalogued=True),
+    wrong(LD, "div_backward", "div-db-power", fn("div_backward(a, b, g)", "return g / b, -g * a / b"),
+          catalogued=True),
+    wrong(LD, "pow_backward", "pow-exponent-kept", fn("pow_backward(a, p, g)", "return g * p * a**p"),
+          catalogued=True),
+    wrong(LD, "exp_backward", "exp-times-input", fn("exp_backward(a, g)", "return g * a"), catalogued=True),
+    wrong(LD, "log_backward", "log-of-input", fn("log_backward(a, g)", "return g * np.log(a)"), catalogued=True),
+    wrong(LD, "tanh_backward", "tanh-square-missing", fn("tanh_backward(a, g)", "return g * (1 - np.tanh(a))"),
+          catalogued=True),
+    wrong(LD, "relu_backward", "relu-mask-forgotten", fn("relu_backward(a, g)", "return g"), catalogued=True),
+    wrong(LD, "add_backward", "chain:no-upstream",
+          fn("add_backward(a, b, g)", "return np.ones_like(a), np.ones_like(b)"), what="d(out)/da without g"),
+    wrong(LD, "add_backward", "scale:1/2", fn("add_backward(a, b, g)", "return g / 2, g / 2"),
+          what="g shared between the inputs"),
+    wrong(LD, "mul_backward", "chain:no-upstream", fn("mul_backward(a, b, g)", "return b, a"), what="no g"),
+    wrong(LD, "mul_backward", "matmul-for-elementwise", fn("mul_backward(a, b, g)", "return g @ b.T, a.T @ g"),
+          what="matrix products"),
+    wrong(LD, "div_backward", "chain:no-upstream", fn("div_backward(a, b, g)", "return 1 / b, -a / b**2"),
+          what="no g"),
+    wrong(LD, "div_backward", "sign", fn("div_backward(a, b, g)", "return g / b, g * a / b**2"),
+          what="minus sign lost"),
+    wrong(LD, "div_backward", "missing:a", fn("div_backward(a, b, g)", "return g / b, -g / b**2"),
+          what="a forgotten in db"),
+    wrong(LD, "div_backward", "div-da", fn("div_backward(a, b, g)", "return g * b, -g * a / b**2"),
+          catalogued=True),
+    wrong(LD, "pow_backward", "chain:no-upstream", fn("pow_backward(a, p, g)", "return p * a ** (p - 1)"),
+          what="no g"),
+    wrong(LD, "exp_backward", "chain:no-upstream", fn("exp_backward(a, g)", "return np.exp(a)"), what="no g"),
+    wrong(LD, "exp_backward", "operand:a->g", fn("exp_backward(a, g)", "return g * np.exp(g)"),
+          what="exp of g"),
+    wrong(LD, "log_backward", "chain:no-upstream", fn("log_backward(a, g)", "return 1 / a"), what="no g"),
+    wrong(LD, "log_backward", "sign", fn("log_backward(a, g)", "return -g / a"), what="minus"),
+    wrong(LD, "tanh_backward", "chain:no-upstream", fn("tanh_backward(a, g)", "return 1 - np.tanh(a)**2"),
+          what="no g"),
+    wrong(LD, "tanh_backward", "sign", fn("tanh_backward(a, g)", "return g * (1 + np.tanh(a) ** 2)"),
+          what="+ for -"),
+    wrong(LD, "relu_backward", "mask:>=", fn("relu_backward(a, g)", "return g * (a >= 0)"), what=">= for >"),
+    wrong(LD, "relu_backward", "chain:no-upstream", fn("relu_backward(a, g)", "return (a > 0).astype(float)"),
+          what="the mask alone"),
+    wrong(LD, "relu_backward", "mask-from:g", fn("relu_backward(a, g)", "return np.maximum(g, 0)"),
+          what="relu of the gradient"),
+    wrong(LD, "tanh_backward", "operand:a->g", fn("tanh_backward(a, g)", "return g * (1 - np.tanh(g) ** 2)"),
+          what="tanh of g"),
+    right(LD, fn("mul_backward(a, b, g)", "return b * g, a * g"), what="commuted"),
+    right(LD, fn("div_backward(a, b, g)", "da = g / b\nreturn da, -da * a / b"), what="db from da"),
+    right(LD, fn("pow_backward(a, p, g)", "return g * p * a**p / a"), what="a**p / a"),
+    right(LD, fn("tanh_backward(a, g)", "return g / np.cosh(a) ** 2"), what="sech squared"),
+    right(LD, fn("relu_backward(a, g)", "return np.where(a > 0, g, 0.0)"), what="np.where"),
+    right(LD, fn("exp_backward(a, g)", "return (g * np.exp(a)).astype(np.float32)"), what="float32"),
+]
+
+SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL]
 
 # How a wrong submission's diagnosis counts: the cause named; a failure with no cause, or only "some constant
 # factor" or "NaN somewhere" (vague); another cause (wrong); or a pass (not caught).

@@ -31,7 +31,7 @@ from tinygrad_edu.exercises.diagnose import Mistake
 
 
 # -- expressions -------------------------------------------------------------------------------------------
-_PRECEDENCE = {"name": 9, "const": 9, "call": 9, "sum": 9, "mean": 9, "mask": 9, "T": 8, "**": 7, "neg": 6,
+_PRECEDENCE = {"one": 9, "name": 9, "const": 9, "call": 9, "sum": 9, "mean": 9, "mask": 9, "T": 8, "**": 7, "neg": 6,
                "@": 5, "*": 5, "/": 5, "+": 4, "-": 4}
 _BINARY = {"@": np.matmul, "*": np.multiply, "/": np.divide, "+": np.add, "-": np.subtract}
 _FUNCTIONS = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sqrt": np.sqrt}
@@ -104,6 +104,8 @@ class Expr:
             return np.asarray(x, dtype=np.float64) ** self.number
         if self.op in ("sum", "mean"):
             return getattr(np.asarray(x), self.op)(axis=self.axis, keepdims=self.keepdims)
+        if self.op == "one":
+            return np.ones_like(np.asarray(x, dtype=np.float64))
         if self.op == "mask":
             return (np.asarray(x) >= 0 if self.text == ">=" else np.asarray(x) > 0).astype(np.float64)
         return _FUNCTIONS[self.text](x)
@@ -127,6 +129,8 @@ class Expr:
             return f"{_wrap(x, self, right=False)}.{self.op}({', '.join(options)})"
         if self.op == "mask":
             return f"({x} {self.text} 0)"
+        if self.op == "one":
+            return "1"
         return f"np.{self.text}({x})"
 
     def names(self) -> set[str]:
@@ -225,7 +229,11 @@ def _mutations(root: Expr, right: Expr, scope: Scope) -> Iterator[tuple[Expr, st
     for path, node in _positions(root):
         parent = _parent(root, path)
         for new, cause, why in _node_mutations(node, parent, scope):
-            yield _put(root, path, new), cause, why
+            wrong = _put(root, path, new)
+            if str(wrong).lstrip("-") in scope.gradients:  # all that is left is the gradient from above
+                cause, why = "chain:no-local", (f"the local derivative is missing: this is the gradient from "
+                                                f"above, {wrong}, passed on unchanged")
+            yield wrong, cause, why
 
 
 def _safe(expr: Expr, scope: Scope) -> Any:
@@ -238,6 +246,10 @@ def _safe(expr: Expr, scope: Scope) -> Any:
 def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[tuple[Expr, str, str]]:
     op = node.op
     if op == "name":
+        if node.text in scope.gradients:
+            yield Expr("one", (node,)), "chain:no-upstream", (f"the upstream gradient {node.text} is not multiplied "
+                                                             "in: this is the local derivative alone, and the chain "
+                                                             f"rule multiplies it by {node.text}")
         for other in scope.values:
             if other == node.text:
                 continue
@@ -333,8 +345,5 @@ def _dropped(dropped: Expr, kept: Expr, scope: Scope, divided: bool) -> tuple[st
     if _is_gradient(dropped, scope) and not _is_gradient(kept, scope):
         return "chain:no-upstream", (f"the upstream gradient {dropped} is not multiplied in: the chain rule "
                                      f"multiplies it by the local derivative")
-    if _is_gradient(kept, scope):
-        what = f"the division by {dropped}" if divided else f"the local derivative {dropped}"
-        return "chain:no-local", f"{what} is missing: this is the gradient from above passed on unchanged by it"
     what = f"the division by {dropped}" if divided else f"the factor {dropped}"
     return f"missing:{dropped}", f"{what} is missing"
