@@ -174,7 +174,79 @@ LOCAL = [
     right(LD, fn("exp_backward(a, g)", "return (g * np.exp(a)).astype(np.float32)"), what="float32"),
 ]
 
-SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL]
+TO = "tensor-ops"
+TENSOR_OPS = [
+    wrong(TO, "mean_backward", "mean-no-division", fn("mean_backward(x, axis, g)", "return np.ones_like(x) * np.expand_dims(g, axis)"),
+          catalogued=True),
+    wrong(TO, "max_backward", "max-ties-not-split", fn("max_backward(x, axis, g)", """
+        is_max = x == x.max(axis=axis, keepdims=True)
+        return is_max * np.expand_dims(g, axis)"""), catalogued=True),
+    wrong(TO, "pick_backward", "pick-everywhere", fn("pick_backward(x, labels, g)",
+          "return np.ones_like(x) * g[:, None]"), catalogued=True),
+    wrong(TO, "matmul_backward", "transpose", fn("matmul_backward(A, B, G)", "return G @ B.T, G.T @ A"),
+          what="dB transposed"),
+    wrong(TO, "matmul_backward", "chain:no-upstream", fn("matmul_backward(A, B, G)",
+          "return np.ones_like(G) @ B.T, A.T @ np.ones_like(G)"), what="no G"),
+    wrong(TO, "matmul_backward", "operand:G->A @ B", fn("matmul_backward(A, B, G)", "return G @ B.T, A.T @ (A @ B)"),
+          what="forward output for its gradient"),
+    wrong(TO, "sum_backward", "chain:no-upstream", fn("sum_backward(x, axis, g)", "return np.ones_like(x)"),
+          what="ones without g"),
+    wrong(TO, "sum_backward", "scale:n", fn("sum_backward(x, axis, g)",
+          "return np.ones_like(x) * np.expand_dims(g, axis) / x.shape[axis]"), what="divided as for a mean"),
+    wrong(TO, "sum_backward", "expand:missing", fn("sum_backward(x, axis, g)", "return g"), what="g not broadcast"),
+    wrong(TO, "mean_backward", "constant:n->x.size", fn("mean_backward(x, axis, g)",
+          "return np.ones_like(x) * np.expand_dims(g, axis) / x.size"), what="divided by every entry"),
+    wrong(TO, "mean_backward", "inverted", fn("mean_backward(x, axis, g)",
+          "return np.ones_like(x) * np.expand_dims(g, axis) * x.shape[axis]"), what="multiplied by n"),
+    wrong(TO, "mean_backward", "chain:no-upstream", fn("mean_backward(x, axis, g)",
+          "return np.ones_like(x) / x.shape[axis]"), what="no g"),
+    wrong(TO, "max_backward", "max-first-tie-only", fn("max_backward(x, axis, g)", """
+        dx = np.zeros_like(x)
+        idx = np.argmax(x, axis=axis)
+        if axis == 0:
+            dx[idx, np.arange(x.shape[1])] = g
+        else:
+            dx[np.arange(x.shape[0]), idx] = g
+        return dx"""), catalogued=True),
+    wrong(TO, "max_backward", "chain:no-upstream", fn("max_backward(x, axis, g)", """
+        is_max = x == x.max(axis=axis, keepdims=True)
+        return is_max / is_max.sum(axis=axis, keepdims=True)"""), what="tie share without g"),
+    wrong(TO, "max_backward", "operand:share->x", fn("max_backward(x, axis, g)",
+          "return x * np.expand_dims(g, axis)"), what="x for the mask"),
+    wrong(TO, "transpose_backward", "reshape-for-transpose", fn("transpose_backward(x, g)", "return g.reshape(x.shape)"),
+          what="reshape for transpose"),
+    wrong(TO, "transpose_backward", "transpose", fn("transpose_backward(x, g)", "return g"), what="not transposed"),
+    wrong(TO, "reshape_backward", "reshape", fn("reshape_backward(x, g)", "return g.ravel()"), what="flattened"),
+    wrong(TO, "pick_backward", "chain:no-upstream", fn("pick_backward(x, labels, g)", """
+        dx = np.zeros_like(x)
+        dx[np.arange(len(labels)), labels] = 1
+        return dx"""), what="ones at the picked entries"),
+    wrong(TO, "pick_backward", "sign", fn("pick_backward(x, labels, g)", """
+        dx = np.zeros_like(x)
+        dx[np.arange(len(labels)), labels] = -g
+        return dx"""), what="minus for the loss"),
+    wrong(TO, "pick_backward", "dtype", fn("pick_backward(x, labels, g)", """
+        dx = np.zeros_like(labels)[:, None] * np.zeros(x.shape[1], dtype=int)
+        dx[np.arange(len(labels)), labels] = g
+        return dx"""), what="an integer array"),
+    wrong(TO, "sum_backward", "mutated-input", fn("sum_backward(x, axis, g)", """
+        x[...] = np.expand_dims(g, axis)
+        return x"""), what="written into x"),
+    right(TO, fn("matmul_backward(A, B, G)", 'return np.einsum("nm,km->nk", G, B), np.einsum("nk,nm->km", A, G)'),
+          what="einsum"),
+    right(TO, fn("sum_backward(x, axis, g)", "return np.broadcast_to(np.expand_dims(g, axis), x.shape).copy()"),
+          what="broadcast_to"),
+    right(TO, fn("mean_backward(x, axis, g)", """
+        dx = np.zeros_like(x)
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                dx[i, j] = (g[j] if axis == 0 else g[i]) / x.shape[axis]
+        return dx"""), what="loops"),
+    right(TO, fn("pick_backward(x, labels, g)", "return np.eye(x.shape[1])[labels] * g[:, None]"),
+          what="one-hot rows"),
+]
+
+SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL, *TENSOR_OPS]
 
 # How a wrong submission's diagnosis counts: the cause named; a failure with no cause, or only "some constant
 # factor" or "NaN somewhere" (vague); another cause (wrong); or a pass (not caught).

@@ -31,7 +31,7 @@ from tinygrad_edu.exercises.diagnose import Mistake
 
 
 # -- expressions -------------------------------------------------------------------------------------------
-_PRECEDENCE = {"one": 9, "name": 9, "const": 9, "call": 9, "sum": 9, "mean": 9, "mask": 9, "T": 8, "**": 7, "neg": 6,
+_PRECEDENCE = {"expand": 3, "one": 9, "name": 9, "const": 9, "call": 9, "sum": 9, "mean": 9, "mask": 9, "T": 8, "**": 7, "neg": 6,
                "@": 5, "*": 5, "/": 5, "+": 4, "-": 4}
 _BINARY = {"@": np.matmul, "*": np.multiply, "/": np.divide, "+": np.add, "-": np.subtract}
 _FUNCTIONS = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sqrt": np.sqrt}
@@ -93,6 +93,9 @@ class Expr:
         if self.op == "const":
             return self.number
         values = [arg.evaluate(env) for arg in self.args]
+        if self.op == "expand":
+            g, like = values
+            return np.broadcast_to(np.expand_dims(g, self.axis), np.shape(like)).astype(np.float64)
         if self.op in _BINARY:
             return _BINARY[self.op](*values)
         (x,) = values
@@ -113,6 +116,8 @@ class Expr:
     def __str__(self) -> str:
         if self.op in ("name", "const"):
             return self.text
+        if self.op == "expand":
+            return f"{self.args[0]} repeated along axis {self.axis} to {self.args[1]}'s shape"
         if self.op in _BINARY:
             left, right = self.args
             return f"{_wrap(left, self, right=False)} {self.op} {_wrap(right, self, right=True)}"
@@ -160,6 +165,11 @@ def const(value: float, text: str | None = None) -> Expr:
     return Expr("const", text=text or f"{value:g}", number=float(value))
 
 
+def expand(g: Expr, axis: int, like: Expr) -> Expr:
+    """``g`` (which lacks ``axis``) repeated along it to the shape of ``like``: the backward of a sum."""
+    return Expr("expand", (g, like), axis=axis)
+
+
 def mask(x: Expr, comparison: str = ">") -> Expr:
     """``(x > 0)`` as 0.0 and 1.0 (relu's slope)."""
     return Expr("mask", (x,), text=comparison)
@@ -179,6 +189,7 @@ class Scope:
     values: Mapping[str, Any]
     gradients: frozenset[str] = frozenset()
     about: Mapping[str, str] | None = None
+    constants: Mapping[str, float] | None = None  # numbers a formula's constant may be confused with
 
     def describe(self, text: str) -> str:
         return (self.about or {}).get(text, text)
@@ -230,10 +241,14 @@ def _mutations(root: Expr, right: Expr, scope: Scope) -> Iterator[tuple[Expr, st
         parent = _parent(root, path)
         for new, cause, why in _node_mutations(node, parent, scope):
             wrong = _put(root, path, new)
-            if str(wrong).lstrip("-") in scope.gradients:  # all that is left is the gradient from above
+            if str(wrong).lstrip("-") in scope.gradients and not cause.startswith("expand"):  # all that is left is the gradient from above
                 cause, why = "chain:no-local", (f"the local derivative is missing: this is the gradient from "
                                                 f"above, {wrong}, passed on unchanged")
             yield wrong, cause, why
+    for text, value in (scope.constants or {}).items():
+        if text not in {node.text for _, node in _positions(root) if node.op == "const"}:
+            yield root / const(value, text), f"scale:{text}", f"divided by {text}, which does not belong here"
+            yield root * const(value, text), f"scale:{text}", f"multiplied by {text}, which does not belong here"
 
 
 def _safe(expr: Expr, scope: Scope) -> Any:
@@ -333,6 +348,17 @@ def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[t
         if node.text == ">":
             yield replace(node, text=">="), "mask:>=", ("the mask uses >= where > belongs: at exactly 0 relu's "
                                                         "output is constant, so no gradient passes there")
+    if op == "expand":
+        g, like = node.args
+        for axis in range(np.ndim(_safe(like, scope))):
+            if axis != node.axis:
+                yield replace(node, axis=axis), "expand:axis", (f"g is repeated along axis {axis}, but the summed "
+                                                                f"axis is {node.axis}")
+        yield g, "expand:missing", f"{g} is not repeated along the summed axis {node.axis} back to {like}'s shape"
+    if op == "const":
+        for other, value in (scope.constants or {}).items():
+            if other != node.text:
+                yield const(value, other), f"constant:{node.text}->{other}", f"{other} where {node.text} belongs"
     if op == "call":
         yield node.args[0], f"function-missing:{node.text}", f"np.{node.text} is missing"
 
