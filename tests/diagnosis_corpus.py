@@ -95,7 +95,7 @@ NETWORK = [
     wrong(NB, "db1", "operand:dZ1->dA1", "db1 = dA1.sum(axis=0)", what="gradient before the relu"),
     wrong(NB, "dW2", "scale:N", "dW2 = A1.T @ (P - Y)", what="1/N forgotten in one line"),
     wrong(NB, "dZ1", "matmul-for-elementwise", "dZ1 = dA1 @ (Z1 > 0).T", what="matrix product for a mask"),
-    wrong(NB, "dZ1", "mask-value:A1", "dZ1 = dA1 * np.maximum(Z1, 0)", what="relu itself for its slope"),
+    wrong(NB, "dZ1", "mask:value", "dZ1 = dA1 * np.maximum(Z1, 0)", what="relu itself for its slope"),
     wrong(NB, "dW2", "operand:dZ2->P", "dW2 = A1.T @ P", what="P where dZ2 belongs"),
     wrong(NB, "chain", "dict-key", """
         return {"dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db_1": db1}""",
@@ -246,7 +246,126 @@ TENSOR_OPS = [
           what="one-hot rows"),
 ]
 
-SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL, *TENSOR_OPS]
+SC = "softmax-cross-entropy"
+FUSED = "softmax_cross_entropy_backward(Z, y)"
+SOFTMAX = [
+    wrong(SC, "grad_of_log", "log-times-input", fn("grad_of_log(dLP, P)", "return dLP * P"), catalogued=True),
+    wrong(SC, "grad_of_divide", "divide-row-not-summed", fn("grad_of_divide(dP, E, S)",
+          "return dP / S, -dP * E / S**2"), catalogued=True),
+    wrong(SC, "grad_of_exp", "exp-times-input", fn("grad_of_exp(dE, E)", "return dE * np.log(E)"), catalogued=True),
+    wrong(SC, "grad_of_loss", "sign", fn("grad_of_loss(picked)", "return np.ones_like(picked) / len(picked)"),
+          what="minus lost"),
+    wrong(SC, "grad_of_loss", "scale:N", fn("grad_of_loss(picked)", "return -np.ones_like(picked)"),
+          what="the mean's 1/N"),
+    wrong(SC, "grad_of_loss", "inverted", fn("grad_of_loss(picked)", "return -np.ones_like(picked) * len(picked)"),
+          what="times N"),
+    wrong(SC, "grad_of_log", "chain:no-upstream", fn("grad_of_log(dLP, P)", "return 1 / P"), what="no upstream"),
+    wrong(SC, "grad_of_log", "sign", fn("grad_of_log(dLP, P)", "return -dLP / P"), what="minus of the loss again"),
+    wrong(SC, "grad_of_divide", "sign", fn("grad_of_divide(dP, E, S)",
+          "return dP / S, (dP * E / S**2).sum(axis=1, keepdims=True)"), what="minus lost"),
+    wrong(SC, "grad_of_divide", "sum:keepdims", fn("grad_of_divide(dP, E, S)",
+          "return dP / S, -(dP * E / S**2).sum(axis=1)"), what="keepdims forgotten"),
+    wrong(SC, "grad_of_divide", "sum:axis", fn("grad_of_divide(dP, E, S)",
+          "return dP / S, -(dP * E / S**2).sum(axis=0, keepdims=True)"), what="wrong axis"),
+    wrong(SC, "grad_of_divide", "power:missing", fn("grad_of_divide(dP, E, S)",
+          "return dP / S, -(dP * E / S).sum(axis=1, keepdims=True)"), catalogued=False, what="S not squared"),
+    wrong(SC, "grad_of_divide", "chain:no-upstream", fn("grad_of_divide(dP, E, S)",
+          "return dP / S, -(E / S**2).sum(axis=1, keepdims=True)"), what="dS without dP"),
+    wrong(SC, "grad_of_row_sum", "chain:no-upstream", fn("grad_of_row_sum(dS, E)", "return np.ones_like(E)"),
+          what="ones"),
+    wrong(SC, "grad_of_row_sum", "operand:dS->S" if False else "chain:no-local", fn("grad_of_row_sum(dS, E)",
+          "return dS"), what="not broadcast"),
+    wrong(SC, "grad_of_exp", "chain:no-upstream", fn("grad_of_exp(dE, E)", "return E"), what="no upstream"),
+    wrong(SC, "grad_of_exp", "chain:no-local", fn("grad_of_exp(dE, E)", "return dE"), what="exp's slope 1"),
+    wrong(SC, "softmax_cross_entropy_backward", "softmax:no-max-subtraction", fn(FUSED, """
+        E = np.exp(Z)
+        P = E / E.sum(axis=1, keepdims=True)
+        Y = np.eye(Z.shape[1])[y]
+        return (P - Y) / len(y)"""), what="no max subtracted"),
+    wrong(SC, "softmax_cross_entropy_backward", "softmax:diagonal", fn(FUSED, """
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P = E / E.sum(axis=1, keepdims=True)
+        Y = np.eye(Z.shape[1])[y]
+        return -Y * (1 - P) / len(y)"""), what="diagonal of the Jacobian"),
+    wrong(SC, "softmax_cross_entropy_backward", "softmax:no-row-sum", fn(FUSED, """
+        Y = np.eye(Z.shape[1])[y]
+        return -Y / len(y)"""), what="row-sum term dropped"),
+    wrong(SC, "softmax_cross_entropy_backward", "forgot-1/N" if False else "scale:N", fn(FUSED, """
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P = E / E.sum(axis=1, keepdims=True)
+        return P - np.eye(Z.shape[1])[y]"""), what="1/N forgotten"),
+    wrong(SC, "softmax_cross_entropy_backward", "operand:P->Z", fn(FUSED, """
+        return (Z - np.eye(Z.shape[1])[y]) / len(y)"""), what="logits for probabilities"),
+    wrong(SC, "softmax_cross_entropy_backward", "precedence", fn(FUSED, """
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P = E / E.sum(axis=1, keepdims=True)
+        return P - np.eye(Z.shape[1])[y] / len(y)"""), what="brackets"),
+    right(SC, fn("grad_of_row_sum(dS, E)", "return dS * np.ones_like(E)"), what="times ones"),
+    right(SC, fn("grad_of_divide(dP, E, S)", """
+        dE = dP / S
+        return dE, -(dE * E / S).sum(axis=1, keepdims=True)"""), what="dS from dE"),
+    right(SC, fn("grad_of_pick(dpicked, LP, y)", "return np.eye(LP.shape[1])[y] * dpicked[:, None]"), what="one-hot"),
+    right(SC, fn(FUSED, """
+        shifted = Z - Z.max(axis=1, keepdims=True)
+        P = np.exp(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+        P[np.arange(len(y)), y] -= 1
+        return P / len(y)"""), what="log-sum-exp, in place on its own copy"),
+    right(SC, fn(FUSED, """
+        from scipy_free import nothing""" if False else """
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return ((E / E.sum(axis=1, keepdims=True) - np.eye(Z.shape[1])[y]) / len(y)).astype(np.float32)"""),
+          what="float32"),
+]
+
+DN = "deep-network"
+DEEP = [
+    wrong(DN, "output_delta", "forgot-1/N", fn("output_delta(P, y)", "return P - np.eye(P.shape[1])[y]"),
+          catalogued=True),
+    wrong(DN, "layer_gradients", "bias-not-summed", fn("layer_gradients(A_prev, delta)", "return A_prev.T @ delta, delta"),
+          catalogued=True),
+    wrong(DN, "delta_below", "relu-mask-forgotten", fn("delta_below(delta, W, Z_below)", "return delta @ W.T"),
+          catalogued=True),
+    wrong(DN, "delta_below", "relu-mask-z1", fn("delta_below(delta, W, Z_below)", "return (delta @ W.T) * Z_below"),
+          catalogued=True),
+    wrong(DN, "output_delta", "precedence", fn("output_delta(P, y)", "return P - np.eye(P.shape[1])[y] / len(y)"),
+          what="brackets"),
+    wrong(DN, "output_delta", "sign", fn("output_delta(P, y)", "return (np.eye(P.shape[1])[y] - P) / len(y)"),
+          what="Y - P"),
+    wrong(DN, "layer_gradients", "sum:keepdims", fn("layer_gradients(A_prev, delta)",
+          "return A_prev.T @ delta, delta.sum(axis=0, keepdims=True)"), what="keepdims"),
+    wrong(DN, "layer_gradients", "transpose", fn("layer_gradients(A_prev, delta)",
+          "return delta.T @ A_prev, delta.sum(axis=0)"), what="dW transposed"),
+    wrong(DN, "layer_gradients", "sum:axis", fn("layer_gradients(A_prev, delta)",
+          "return A_prev.T @ delta, delta.sum(axis=1)"), what="bias summed over units"),
+    wrong(DN, "layer_gradients", "scale:1/N", fn("layer_gradients(A_prev, delta)",
+          "return A_prev.T @ delta / len(delta), delta.sum(axis=0)"), what="1/N again"),
+    wrong(DN, "layer_gradients", "chain:no-upstream", fn("layer_gradients(A_prev, delta)",
+          "return A_prev.T @ np.ones_like(delta), delta.sum(axis=0)"), what="no delta"),
+    wrong(DN, "delta_below", "mask:value", fn("delta_below(delta, W, Z_below)",
+          "return (delta @ W.T) * np.maximum(Z_below, 0)"), what="relu for its slope"),
+    wrong(DN, "delta_below", "chain:no-upstream", fn("delta_below(delta, W, Z_below)",
+          "return W.sum(axis=1) * (Z_below > 0)"), what="no delta"),
+    wrong(DN, "delta_below", "mask-from:delta @ W.T", fn(
+          "delta_below(delta, W, Z_below)", "return (delta @ W.T) * (delta @ W.T > 0)"), what="mask of the gradient"),
+    wrong(DN, "backward", "dict-key", fn("backward(params, cache, y)", """
+        inputs = {1: cache["X"], 2: cache["A1"], 3: cache["A2"]}
+        grads = {}
+        delta = output_delta(cache["P"], y)
+        for layer in (3, 2, 1):
+            grads[f"dW_{layer}"], grads[f"db_{layer}"] = layer_gradients(inputs[layer], delta)
+            if layer > 1:
+                delta = delta_below(delta, params[f"W{layer}"], cache[f"Z{layer - 1}"])
+        return grads"""), what="keys dW_3"),
+    right(DN, fn("layer_gradients(A_prev, delta)", 'return np.einsum("ni,nj->ij", A_prev, delta), np.ones(len(delta)) @ delta'),
+          what="einsum and ones"),
+    right(DN, fn("delta_below(delta, W, Z_below)", "return np.where(Z_below > 0, delta @ W.T, 0.0)"), what="np.where"),
+    right(DN, fn("output_delta(P, y)", """
+        delta = P.copy()
+        delta[np.arange(len(y)), y] -= 1
+        return (delta / len(y)).astype(np.float32)"""), what="copy, float32"),
+]
+
+SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL, *TENSOR_OPS, *SOFTMAX, *DEEP]
 
 # How a wrong submission's diagnosis counts: the cause named; a failure with no cause, or only "some constant
 # factor" or "NaN somewhere" (vague); another cause (wrong); or a pass (not caught).

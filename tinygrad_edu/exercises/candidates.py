@@ -239,6 +239,13 @@ def _mutations(root: Expr, right: Expr, scope: Scope) -> Iterator[tuple[Expr, st
                                      "gradient of")
     for path, node in _positions(root):
         parent = _parent(root, path)
+        if node.op == "mask":  # the mask taken from another part of the formula (the gradient, a product)
+            for _, other in _positions(root):
+                if other.op not in ("name", "mask", "const") and node not in _positions_set(other) and \
+                        np.shape(_safe(other, scope)) == np.shape(_safe(node, scope)):
+                    yield _put(root, path, replace(node, args=(other,))), f"mask-from:{other}", (
+                        f"the mask is taken from {other} instead of {scope.describe(node.args[0].text)}"
+                        if node.args[0].op == "name" else f"the mask is taken from {other}")
         for new, cause, why in _node_mutations(node, parent, scope):
             wrong = _put(root, path, new)
             if str(wrong).lstrip("-") in scope.gradients and not cause.startswith("expand"):  # all that is left is the gradient from above
@@ -249,6 +256,10 @@ def _mutations(root: Expr, right: Expr, scope: Scope) -> Iterator[tuple[Expr, st
         if text not in {node.text for _, node in _positions(root) if node.op == "const"}:
             yield root / const(value, text), f"scale:{text}", f"divided by {text}, which does not belong here"
             yield root * const(value, text), f"scale:{text}", f"multiplied by {text}, which does not belong here"
+
+
+def _positions_set(expr: Expr) -> list[Expr]:
+    return [node for _, node in _positions(expr)]
 
 
 def _safe(expr: Expr, scope: Scope) -> Any:
@@ -340,6 +351,8 @@ def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[t
     if op == "mask":
         x = node.args[0]
         yield x, "mask:value", f"it multiplies by {x} itself instead of the mask {node}: relu's slope is 0 or 1"
+        yield x * node, "mask:value", (f"it multiplies by relu({x}) = max({x}, 0) instead of its slope, the mask "
+                                       f"{node}: relu's slope is 0 or 1")
         shape = np.shape(_safe(x, scope))
         for other, value in scope.values.items():
             if other not in x.names() and np.shape(value) == shape:
