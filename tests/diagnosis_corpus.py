@@ -490,7 +490,55 @@ OPTIMIZERS = [
         param[...] = param - lr * m_hat / (np.sqrt(v_hat) + eps)"""), what="slice assignment"),
 ]
 
-SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL, *TENSOR_OPS, *SOFTMAX, *DEEP, *TRAINING, *OPTIMIZERS]
+CP = "compare"
+COMPARE = [
+    wrong(CP, "dZ2", "forgot-1/N", "dZ2 = P - Y", catalogued=True),
+    wrong(CP, "dA1", "operand:W2->W1" if False else "transpose", "dA1 = (W2 @ dZ2.T)", what="transposed result"),
+    wrong(CP, "dW2", "operand:A1->Z1", "dW2 = Z1.T @ dZ2", what="Z1 for A1"),
+    wrong(CP, "dW1", "operand:dZ1->dA1", "dW1 = X.T @ dA1", what="gradient before the relu"),
+    wrong(CP, "db1", "sum:keepdims", "db1 = dZ1.sum(axis=0, keepdims=True)", what="keepdims"),
+    wrong(CP, "db2", "sum:axis", "db2 = dZ2.sum(axis=1)", what="wrong axis"),
+    wrong(CP, "dZ1", "mask-from:dA1", "dZ1 = dA1 * (dA1 > 0)", what="mask of the gradient"),
+    wrong(CP, "dZ1", "mask:value", "dZ1 = dA1 * A1", what="relu's output for its slope"),
+    wrong(CP, "dZ2", "precedence", "dZ2 = P - Y / N", what="brackets"),
+    wrong(CP, "dZ2", "sign", "dZ2 = (Y - P) / N", what="sign"),
+    wrong(CP, "dW2", "transpose", "dW2 = (A1.T @ dZ2).T", what="transposed"),
+    wrong(CP, "dZ1", "chain:no-upstream", "dZ1 = (Z1 > 0).astype(float)", what="mask alone"),
+    wrong(CP, "dZ1", "relu-mask-forgotten", "dZ1 = dA1.copy()", catalogued=True),
+    wrong(CP, "dW1", "scale:N", "dW1 = X.T @ dZ1 * N", what="times N"),
+    wrong(CP, "chain", "dict-key", """
+        return {"dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "dB1": db1}""",
+          what="dB1 for db1"),
+    wrong(CP, "inputs", "mutated-input", """
+        dZ2 = P
+        dZ2[np.arange(N), y] -= 1
+        dZ2 /= N""", what="P changed in place"),
+    wrong(CP, "dW1", "dtype", "dW1 = (X.T @ dZ1).astype(np.float16)", what="float16"),
+    right(CP, "dW1 = (X.T @ dZ1).astype(np.float32)", what="float32"),
+    right(CP, 'dW1 = np.einsum("nf,nh->fh", X, dZ1)', what="einsum"),
+]
+
+EN = "engine"
+ENGINE = [
+    wrong(EN, "sum_to_shape", "mean-not-sum", "grad = grad.mean(axis=tuple(range(extra)))" if False else fn(
+        "sum_to_shape(grad, shape)", """
+        while grad.ndim > len(shape):
+            grad = grad.mean(axis=0)
+        for axis, size in enumerate(shape):
+            if size == 1 and grad.shape[axis] != 1:
+                grad = grad.mean(axis=axis, keepdims=True)
+        return grad"""), catalogued=True),
+    wrong(EN, "sum_to_shape", "keepdims-forgotten", fn("sum_to_shape(grad, shape)", """
+        while grad.ndim > len(shape):
+            grad = grad.sum(axis=0)
+        for axis, size in enumerate(shape):
+            if size == 1 and grad.shape[axis] != 1:
+                grad = grad.sum(axis=axis)
+        return grad"""), catalogued=True),
+]
+
+SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL, *TENSOR_OPS, *SOFTMAX, *DEEP, *TRAINING, *OPTIMIZERS, *COMPARE,
+                                 *ENGINE]
 
 # How a wrong submission's diagnosis counts: the cause named; a failure with no cause, or only "some constant
 # factor" or "NaN somewhere" (vague); another cause (wrong); or a pass (not caught).
@@ -514,8 +562,10 @@ def run(submission: Submission, folder: Path) -> list[Any]:
 
     params, x, y = problem(seed=3, hidden=12, batch=16)
     comparison = compare_gradients(params, x, y, backward=load_file(path).backward)
-    chain = ItemResult("chain", PASS if comparison.passed_chain else FAIL,
-                       diagnosis="; ".join(row.problem for row in comparison.rows if row.problem))
+    problems = [row.problem for row in comparison.rows if row.problem]
+    keys = any(problem.startswith("your dict has no") for problem in problems)
+    chain = ItemResult("chain", PASS if comparison.passed_chain else FAIL, diagnosis="; ".join(problems),
+                       mistake="dict-key" if keys else None)
     return [*comparison.lines, chain]
 
 
