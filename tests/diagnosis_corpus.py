@@ -555,13 +555,12 @@ def run(submission: Submission, folder: Path) -> list[Any]:
     path.write_text(source(get(exercise).solution(), submission.code))
     if submission.exercise != "compare":
         return check_file(exercise, path).items
-    from tinygrad_edu.compare import compare_gradients
-    from tinygrad_edu.exercises.checks.network_backprop import problem
+    from tinygrad_edu.exercises.checks.network_backprop import compare_student_backward, problem
     from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult
     from tinygrad_edu.exercises.student import load_file
 
     params, x, y = problem(seed=3, hidden=12, batch=16)
-    comparison = compare_gradients(params, x, y, backward=load_file(path).backward)
+    comparison = compare_student_backward(load_file(path).backward, params, x, y)
     problems = [row.problem for row in comparison.rows if row.problem]
     keys = any(problem.startswith("your dict has no") for problem in problems)
     chain = ItemResult("chain", PASS if comparison.passed_chain else FAIL, diagnosis="; ".join(problems),

@@ -2,7 +2,7 @@
 
 :func:`diagnose` compares the student's array with the right one. When they differ it tries, in order:
 
-1. the candidate mistakes of that item: first the catalogued ones (e.g. :data:`tinygrad_edu.compare.BUGS`
+1. the candidate mistakes of that item: first the catalogued ones (e.g. :data:`tinygrad_edu.manual.mistakes.BUGS`
    for the network, with the best wording), then the neighbourhood :mod:`~tinygrad_edu.exercises.candidates`
    generates from the correct formula (an operand swapped, a transpose, the chain rule broken, a reduction
    on the wrong axis...). Each is the array that mistake produces from the same inputs, so a match means the
