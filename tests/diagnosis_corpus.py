@@ -519,7 +519,64 @@ COMPARE = [
 ]
 
 EN = "engine"
+
+
+def loop(*parts: str, order: str = "reversed(topological_order(root))") -> str:
+    """The engine's backward with the student's handling of one input's gradient (``parts``, in order)."""
+    body = "\n".join(textwrap.dedent(part).strip("\n") for part in parts)
+    return fn("backward(root)", f"""
+        grads = {{root: np.ones(root.shape, dtype=root.dtype)}}
+        for tensor in {order}:
+            grad = grads.pop(tensor, None)
+            if grad is None:
+                continue
+            if tensor._op is None:
+                if tensor.requires_grad:
+                    tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
+                continue
+            for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+""" + textwrap.indent(body, " " * 16))
+
+
+SUMMED = """
+if parent_grad.shape != parent.shape:
+    parent_grad = sum_to_shape(parent_grad, parent.shape)
+"""
 ENGINE = [
+    wrong(EN, "backward", "overwrite", loop(SUMMED, "grads[parent] = parent_grad"), catalogued=True),
+    wrong(EN, "backward", "aliasing", loop(SUMMED, """
+        if parent in grads:
+            grads[parent] += parent_grad
+        else:
+            grads[parent] = parent_grad"""), what="+= into a shared array"),
+    wrong(EN, "backward", "order-not-reversed", loop(SUMMED, """
+        grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad""",
+        order="topological_order(root)"), what="reversed() dropped"),
+    wrong(EN, "backward", "unbroadcast-forgotten", loop("""
+        grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad"""), catalogued=True),
+    wrong(EN, "topological_order", "visited-too-early", fn("topological_order(root)", """
+        order, visited, stack = [], {root}, [root]
+        while stack:
+            tensor = stack.pop()
+            order.append(tensor)
+            for parent in tensor._inputs:
+                if parent not in visited:
+                    visited.add(parent)
+                    stack.append(parent)
+        return order[::-1]"""), catalogued=True),
+    wrong(EN, "topological_order, 100,000-op chain", "recursion", fn("topological_order(root)", """
+        order, visited = [], set()
+        def visit(tensor):
+            if tensor in visited:
+                return
+            visited.add(tensor)
+            for parent in tensor._inputs:
+                visit(parent)
+            order.append(tensor)
+        visit(root)
+        return order"""), catalogued=True),
     wrong(EN, "sum_to_shape", "mean-not-sum", "grad = grad.mean(axis=tuple(range(extra)))" if False else fn(
         "sum_to_shape(grad, shape)", """
         while grad.ndim > len(shape):

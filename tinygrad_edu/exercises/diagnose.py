@@ -214,7 +214,7 @@ def _naming(label: str, array: np.ndarray, expected: np.ndarray, mistake: Mistak
         sentence += f" (shape {array.shape}, expected {expected.shape})"
     if not sentence.startswith(f"your {label}"):
         cause, generic = _generic_sentence(label, array, expected, batch, tol)
-        if cause is not None:
+        if cause is not None and cause != "scale":  # "times 1.5" says nothing the mistake does not say better
             return f"{generic}. {sentence[:1].upper()}{sentence[1:]}"
     return sentence
 

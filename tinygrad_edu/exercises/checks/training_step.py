@@ -7,6 +7,7 @@ The epoch is checked first with the reference SGD step fed in place of the stude
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -131,9 +132,10 @@ def _check_epoch(functions: dict[str, Callable[..., Any]], where: str, own_step:
     expected_loss = reference_epoch(expected_params, x, y)
     mistakes: dict[str, list[Mistake]] = {name: [] for name in manual.PARAM_NAMES}
     for key, (sentence, options) in variants.items():
-        def run(options=options):
+        @functools.cache  # one epoch per variant, shared by the four parameters' candidates
+        def run(options=tuple(options.items())):
             p = _params()
-            reference_epoch(p, x, y, **options)
+            reference_epoch(p, x, y, **dict(options))
             return p
         for name in manual.PARAM_NAMES:
             mistakes[name].append(Mistake(key, sentence, lambda name=name, run=run: run()[name]))
