@@ -192,7 +192,9 @@ class Scope:
     constants: Mapping[str, float] | None = None  # numbers a formula's constant may be confused with
 
     def describe(self, text: str) -> str:
-        return (self.about or {}).get(text, text)
+        """``text``, and in brackets what it is when the check said (``"A1 (A1 = relu(Z1), ...)"``)."""
+        about = (self.about or {}).get(text)
+        return f"{text} ({about})" if about else text
 
 
 def neighbours(label: str, right: Expr, scope: Scope) -> Iterator[Mistake]:
@@ -284,7 +286,7 @@ def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[t
                                                           f"{scope.describe(node.text)}")
             else:
                 yield name(other), f"operand:{node.text}->{other}", (
-                    f"{other} is used where {scope.describe(node.text)} belongs")
+                    f"{other} is used where {node.text} belongs" + scope.describe(node.text)[len(node.text):])
         return
     if op in ("@", "*", "/"):
         left, right = node.args

@@ -123,7 +123,7 @@ def compare_parts(item: str, value: Any, expected: dict[str, np.ndarray],
     failing = [v for v in verdicts if not v.passed]
     if not failing:
         return ItemResult(item, PASS, error)
-    shown = [v.diagnosis for v in failing[:2]]
+    shown = list(dict.fromkeys(v.diagnosis for v in failing[:2]))  # one mistake in two parts: said once
     if len(failing) > 2:
         others = [label for label, v in zip(labels, verdicts) if not v.passed][2:]
         shown.append(f"(also wrong: {', '.join(others)})")

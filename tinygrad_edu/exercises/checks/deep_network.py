@@ -60,7 +60,7 @@ def _bug(name: str) -> str:
 
 def _around(label: str, formula: Any, values: dict[str, np.ndarray]) -> list[Mistake]:
     """The candidates around a function's formula, over its arguments (``delta`` is the gradient from above)."""
-    return list(neighbours(label, formula, Scope(values, frozenset({"delta"}), {"Z_below": "Z_below, the relu's input"})))
+    return list(neighbours(label, formula, Scope(values, frozenset({"delta"}), {"Z_below": "the relu's input"})))
 
 
 def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:

@@ -310,7 +310,8 @@ def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_fu
         "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"]),
                    Mistake("aliasing", MISTAKES["aliasing"], lambda: _expected(alias=True)["a.grad"])],
         "b.grad": [Mistake("unbroadcast-forgotten", MISTAKES["unbroadcast-forgotten"],
-                           lambda: _expected(keep_broadcast_shape=True)["b.grad"])],
+                           lambda: _expected(keep_broadcast_shape=True)["b.grad"]),
+                   Mistake("aliasing", MISTAKES["aliasing"], lambda: _expected(alias=True)["b.grad"])],
     }
     outcome, a, b, calls = _run_backward(functions["backward"], fed)
     if not outcome.ok:

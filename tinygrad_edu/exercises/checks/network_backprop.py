@@ -48,8 +48,8 @@ def formulas(batch: int) -> dict[str, Any]:
             "dZ1": dA1 * mask(Z1), "dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0)}
 
 
-ABOUT = {"A1": "A1 = relu(Z1), what the second layer multiplies", "Z1": "Z1, the relu's input",
-         "X": "X, what the first layer multiplies", "P": "P, the softmax's output", "Y": "Y, the one-hot labels"}
+ABOUT = {"A1": "A1 = relu(Z1), what the second layer multiplies", "Z1": "the relu's input",
+         "X": "what the first layer multiplies", "P": "the softmax's output", "Y": "the one-hot labels"}
 
 
 def mistakes(name: str, params: manual.Params, cache: dict[str, Any], y: np.ndarray,

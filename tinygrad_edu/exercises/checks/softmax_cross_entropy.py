@@ -58,7 +58,7 @@ def _generated(step: str, labels: tuple[str, ...], args: dict[str, np.ndarray], 
         "softmax_cross_entropy_backward": ((name("P") - name("Y")) / n,),
     }[step]
     scope = Scope({**args, "Y": Y}, frozenset(k for k in args if k.startswith("d")),
-                  {"Y": "Y, the one-hot labels", "E": "E = exp(Z)", "S": "S, the row sums of E"})
+                  {"Y": "the one-hot labels", "E": "E = exp(Z)", "S": "the row sums of E"})
     return {label: list(neighbours(label, formula, scope)) for label, formula in zip(labels, formulas)}
 
 

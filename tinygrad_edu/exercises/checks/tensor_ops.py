@@ -33,7 +33,7 @@ def _cases() -> dict[str, list[tuple[tuple[Any, ...], dict[str, np.ndarray], dic
     x = rng.normal(size=(4, 3))
     ties = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0], [5.0, 5.0, 5.0], [-1.0, -2.0, -1.0]])
     labels = np.array([2, 0, 1, 2])
-    matmul = Scope({"A": A, "B": B, "G": G, "A @ B": A @ B}, frozenset({"G"}), {"A @ B": "the output A @ B"})
+    matmul = Scope({"A": A, "B": B, "G": G, "A @ B": A @ B}, frozenset({"G"}), {"A @ B": "the forward output"})
     a, b, g_ = name("A"), name("B"), name("G")
     cases: dict[str, list] = {"matmul_backward": [((A, B, G), {"dA": dA, "dB": dB},
                                                    {"dA": list(neighbours("dA", g_ @ b.T, matmul)),
@@ -66,7 +66,7 @@ def _cases() -> dict[str, list[tuple[tuple[Any, ...], dict[str, np.ndarray], dic
             n = data.shape[axis]
             scope = Scope({"x": data, "g": g, "share": (data == data.max(axis=axis, keepdims=True)) /
                            (data == data.max(axis=axis, keepdims=True)).sum(axis=axis, keepdims=True)},
-                          frozenset({"g"}), {"share": "share, the tie mask divided by the number of ties"},
+                          frozenset({"g"}), {"share": "the tie mask divided by the number of ties"},
                           {"n": n, "x.size": data.size, f"x.shape[{1 - axis}]": data.shape[1 - axis]})
             formula = expand(name("g"), axis, name("x"))
             formula = {"sum_backward": formula, "mean_backward": formula / const(n, "n"),
@@ -82,7 +82,7 @@ def _cases() -> dict[str, list[tuple[tuple[Any, ...], dict[str, np.ndarray], dic
     g = rng.normal(size=4)
     (expected,) = _engine(lambda t: t[np.arange(4), labels], g, x)
     picked = Scope({"x": x, "g": g, "Y": np.eye(x.shape[1])[labels]}, frozenset({"g"}),
-                   {"Y": "Y, the one-hot rows of labels (1 at the picked entry)"})
+                   {"Y": "the one-hot rows of labels, 1 at the picked entry"})
     cases["pick_backward"] = [((x, labels, g), {"dx": expected}, {"dx": [
         Mistake("pick-everywhere", "the gradient went to every entry of the row; only the picked entry "
                 "x[i, labels[i]] moves the output, the others get 0", lambda: np.broadcast_to(g[:, None], x.shape)),
