@@ -371,6 +371,10 @@ def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[t
                                                                 f"axis is {node.axis}")
         yield g, "expand:missing", f"{g} is not repeated along the summed axis {node.axis} back to {like}'s shape"
     if op == "const":
+        if node.number not in (0, 1) and node.text[:1].isalpha():  # a named constant: p - 1 for p and the like
+            for step in (-1, 1):
+                yield const(node.number + step, f"({node.text} {'-' if step < 0 else '+'} 1)"), "constant:off-by-one", (
+                    f"{node.text} {'-' if step < 0 else '+'} 1 where {node.text} belongs")
         for other, value in (scope.constants or {}).items():
             if other != node.text:
                 yield const(value, other), f"constant:{node.text}->{other}", f"{other} where {node.text} belongs"

@@ -370,6 +370,9 @@ def _check_sum_to_shape(functions: dict[str, Callable[..., Any]], where: str) ->
                     "once and sends back its whole gradient, so sum", lambda m=mean: m),
             Mistake("keepdims-forgotten", f"{label}: the axes of size 1 must stay (keepdims=True)",
                     lambda e=expected: e.reshape([n for n in e.shape if n != 1]) if e.ndim else e),
+            Mistake("sum-to-shape:leading-only", f"{label}: only the leading axes were summed; an axis where the "
+                    "shape has size 1 and grad does not was broadcast too: sum over it with keepdims=True",
+                    lambda g=grad: g.sum(axis=tuple(range(extra))) if extra else g),
         ]}
         result = check_parts(item, functions, where, (grad, shape), {label: expected}, mistakes)
         if not result.passed:

@@ -31,20 +31,20 @@ def _start() -> np.ndarray:
 
 
 def _momentum_variant(grads: list[np.ndarray], dampened: bool = False, step_first: bool = False,
-                      rebound: bool = False) -> np.ndarray:
+                      rebound: bool = False, lr: float = LR) -> np.ndarray:
     """SGD with momentum, or one of its mistakes: (1 - momentum) on g, the parameter stepped with the old
     velocity, the velocity rebound (so the caller's stays 0 and every step starts from 0)."""
     param, velocity = _start(), np.zeros((3, 4))
     for g in grads:
         new = MOMENTUM * velocity + ((1 - MOMENTUM) * g if dampened else g)
-        param = param - LR * (velocity if step_first else new)
+        param = param - lr * (velocity if step_first else new)
         velocity = np.zeros((3, 4)) if rebound else new
     return param
 
 
 def _adam_variant(grads: list[np.ndarray], bias_correction: bool = True, eps_inside: bool = False, t_shift: int = 0,
                   betas: tuple[float, float] = BETAS, square: bool = True, rebound: bool = False,
-                  efficient: bool = False, correct: str = "mv") -> np.ndarray:
+                  efficient: bool = False, correct: str = "mv", root: bool = True, lr: float = LR) -> np.ndarray:
     """Adam, or one of its mistakes; ``efficient`` is Kingma and Ba's efficient form (section 2 of the paper),
     whose eps sits in another place: a published variant, accepted."""
     beta1, beta2 = betas
@@ -59,16 +59,21 @@ def _adam_variant(grads: list[np.ndarray], bias_correction: bool = True, eps_ins
             if efficient:
                 param = param - LR * np.sqrt(1 - beta2**t) / (1 - beta1**t) * m_new / (np.sqrt(v_new) + EPS)
             else:
-                param = param - LR * m_hat / (np.sqrt(v_hat + EPS) if eps_inside else np.sqrt(v_hat) + EPS)
+                size = (np.sqrt(v_hat + EPS) if eps_inside else np.sqrt(v_hat) + EPS) if root else v_hat + EPS
+                param = param - lr * m_hat / size
         m, v = (np.zeros((3, 4)), np.zeros((3, 4))) if rebound else (m_new, v_new)
     return param
 
 
 def _mistakes(adam: bool, grads: list[np.ndarray]) -> list[Mistake]:
+    ascent = Mistake("sign", "the parameter moves up the gradient: a descent step subtracts, param -= lr * ...",
+                     lambda: 2 * _start() - (_adam_variant(grads) if adam else _momentum_variant(grads)))
+    no_lr = Mistake("no-learning-rate", "the step forgot the learning rate: param -= lr * ...",
+                    lambda: _adam_variant(grads, lr=1.0) if adam else _momentum_variant(grads, lr=1.0))
     unchanged = Mistake("not-in-place", "the parameter did not move: param = param - ... rebinds your local name "
                         "and leaves the caller's array untouched; update it in place (param -= ...)", _start)
     if not adam:
-        return [unchanged,
+        return [unchanged, ascent, no_lr,
                 Mistake("dampened-momentum", "PyTorch's momentum adds the whole gradient, v = momentum v + g, "
                         "without the (1 - momentum) factor (that form needs a larger lr for the same steps)",
                         lambda: _momentum_variant(grads, dampened=True)),
@@ -91,10 +96,12 @@ def _mistakes(adam: bool, grads: list[np.ndarray]) -> list[Mistake]:
          "(a negative v makes sqrt(v) NaN)", {"square": False}),
         ("adam:bias-one", "only v is bias-corrected: m needs m / (1 - beta1**t) too", {"correct": "v"}),
         ("adam:bias-one", "only m is bias-corrected: v needs v / (1 - beta2**t) too", {"correct": "m"}),
+        ("adam:no-sqrt", "the step divides by v_hat instead of its square root: sqrt(v_hat) + eps has the "
+         "gradient's units, so the step is about lr whatever the gradient's size", {"root": False}),
         ("state-rebound", "m = ... and v = ... rebind your local names, so the caller's m and v stay 0 and every "
          "step starts from zero: update them in place (m *= beta1; m += ...)", {"rebound": True}),
     ]
-    return [unchanged, *(Mistake(cause, sentence, lambda options=options: _adam_variant(grads, **options))
+    return [unchanged, ascent, no_lr, *(Mistake(cause, sentence, lambda options=options: _adam_variant(grads, **options))
                          for cause, sentence, options in variants)]
 
 
