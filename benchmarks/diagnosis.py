@@ -1,10 +1,10 @@
-"""How well the exercises' checks name the mistake a student made: the corpus of tests/diagnosis_corpus.py scored.
+"""How well the exercises' checks name the mistake a student made: the corpus of tests/diagnosis_corpus scored.
 
 For each exercise (and ``compare --backward``): of the wrong submissions, how many were named right (the cause
 a teacher would name), vague (they fail, but the sentence names no cause, only where the numbers differ),
 given a wrong cause, or not caught (they pass); the same for the ones outside every hand-written catalogue;
-how many correct submissions written another way were rejected; and the slowest check (CPU seconds, the
-checks run on one core).
+how many correct submissions written another way were rejected; and the slowest check (wall-clock seconds;
+``taskset -c 0`` runs it on one core).
 
     .venv/bin/python benchmarks/diagnosis.py [--exercise NAME] [--show]
 
@@ -21,12 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "diagnosis_corpus.py"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "diagnosis_corpus"
 
 
 def load_corpus():
-    """tests/diagnosis_corpus.py, loaded from its path (the tests folder is not a package)."""
-    spec = importlib.util.spec_from_file_location("diagnosis_corpus", CORPUS)
+    """tests/diagnosis_corpus, loaded from its path (the tests folder is not a package)."""
+    spec = importlib.util.spec_from_file_location("diagnosis_corpus", CORPUS / "__init__.py",
+                                                  submodule_search_locations=[str(CORPUS)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""The diagnosis on a corpus of students' submissions (tests/diagnosis_corpus.py): every wrong one fails with
+"""The diagnosis on a corpus of students' submissions (tests/diagnosis_corpus/): every wrong one fails with
 the cause a teacher would name, every correct one written another way passes."""
 
 from __future__ import annotations
