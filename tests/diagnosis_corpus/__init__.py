@@ -15,9 +15,9 @@ from .derivatives import LOCAL, SOFTMAX, TENSOR_OPS
 from .later import LATER
 from .networks import COMPARE, DEEP, NETWORK
 from .steps import ENGINE, OPTIMIZERS, TRAINING
-from .submission import OUTCOMES, Submission, first_failure, outcome, run
+from .submission import OUTCOMES, VAGUE, Submission, first_failure, outcome, run
 
-__all__ = ["OUTCOMES", "SUBMISSIONS", "Submission", "first_failure", "outcome", "run"]
+__all__ = ["OUTCOMES", "SUBMISSIONS", "VAGUE", "Submission", "first_failure", "outcome", "run"]
 
 SUBMISSIONS: list[Submission] = [*NETWORK, *LOCAL, *TENSOR_OPS, *SOFTMAX, *DEEP, *TRAINING, *OPTIMIZERS, *COMPARE,
                                  *ENGINE, *LATER]

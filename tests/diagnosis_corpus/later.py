@@ -52,7 +52,7 @@ LATER = [
         "param -= lr * (m / (1 - beta1**t)) / (v / (1 - beta2**t) + eps)"), what="no square root"),
     wrong(OP, "adam_step", "no-learning-rate", adam("param -= (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)"),
           what="no lr"),
-    wrong(TS, "sgd_step", "scale", fn("sgd_step(params, grads, lr)", """
+    wrong(TS, "sgd_step", "scale:lr", fn("sgd_step(params, grads, lr)", """
         for name in params:
             params[name] -= lr * lr * grads["d" + name]"""), what="lr twice"),
     wrong(EN, "sum_to_shape", "sum-to-shape:leading-only",

@@ -92,7 +92,9 @@ def _check_step(functions: dict[str, Callable[..., Any]], where: str) -> ItemRes
     expected = {f"change of {name}": -LR * grads["d" + name] for name in manual.PARAM_NAMES}
     moved = tuple(arrays[name] - before[name] for name in manual.PARAM_NAMES)
     mistakes = {label: [Mistake("no-learning-rate", "the step forgot the learning rate: move by lr * grad",
-                                lambda g=-grads["d" + label.split()[-1]]: g)] for label in expected}
+                                lambda g=-grads["d" + label.split()[-1]]: g),
+                        Mistake("scale:lr", f"the step is lr * lr * grad: the learning rate is applied twice (lr = {LR:g})",
+                                lambda g=-grads["d" + label.split()[-1]]: LR * LR * g)] for label in expected}
     result = compare_parts(item, moved, expected, mistakes)
     if not result.passed and "wrong sign" in result.diagnosis:
         result.diagnosis += "\n(adding the gradient climbs the loss: gradient DEScent subtracts lr * grad)"
