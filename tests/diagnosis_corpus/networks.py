@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .submission import fn, right, wrong
+from .submission import edit, fn, right, wrong
 
 NB = "network-backprop"
 NETWORK = [
@@ -81,15 +81,9 @@ DEEP = [
           "return W.sum(axis=1) * (Z_below > 0)"), what="no delta"),
     wrong(DN, "delta_below", "mask-from:delta @ W.T", fn(
           "delta_below(delta, W, Z_below)", "return (delta @ W.T) * (delta @ W.T > 0)"), what="mask of the gradient"),
-    wrong(DN, "backward", "dict-key", fn("backward(params, cache, y)", """
-        inputs = {1: cache["X"], 2: cache["A1"], 3: cache["A2"]}
-        grads = {}
-        delta = output_delta(cache["P"], y)
-        for layer in (3, 2, 1):
-            grads[f"dW_{layer}"], grads[f"db_{layer}"] = layer_gradients(inputs[layer], delta)
-            if layer > 1:
-                delta = delta_below(delta, params[f"W{layer}"], cache[f"Z{layer - 1}"])
-        return grads"""), what="keys dW_3"),
+    wrong(DN, "backward", "dict-key", edit('grads[f"dW{layer}"], grads[f"db{layer}"] =',
+                                          'grads[f"dW_{layer}"], grads[f"db_{layer}"] = layer_gradients(inputs[layer], delta)'),
+          what="keys dW_3"),
     right(DN, fn("layer_gradients(A_prev, delta)", 'return np.einsum("ni,nj->ij", A_prev, delta), np.ones(len(delta)) @ delta'),
           what="einsum and ones"),
     right(DN, fn("delta_below(delta, W, Z_below)", "return np.where(Z_below > 0, delta @ W.T, 0.0)"), what="np.where"),

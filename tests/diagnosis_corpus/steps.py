@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .submission import fn, right, wrong
+from .submission import edit, fn, right, wrong
 
 TS = "training-step"
 EPOCH = "train_epoch(params, x, y, batch_size, lr, rng)"
@@ -47,15 +47,8 @@ TRAINING = [
             sgd_step(params, manual.backward(params, cache, yb), lr)
             total += float(cache["loss"]) * len(yb)
         return total / len(x)"""), what="labels in the original order"),
-    wrong(TS, "train_epoch", "loss-summed", fn(EPOCH, """
-        order = rng.permutation(len(x))
-        total = 0.0
-        for start in range(0, len(x), batch_size):
-            batch = order[start : start + batch_size]
-            cache = manual.forward(params, x[batch], y[batch])
-            sgd_step(params, manual.backward(params, cache, y[batch]), lr)
-            total += float(cache["loss"])
-        return total"""), what="sum of the batch losses"),
+    wrong(TS, "train_epoch", "loss-summed", edit("total += float(cache", 'total += float(cache["loss"])'),
+          edit("return total / len(x)", "return total"), what="sum of the batch losses"),
     wrong(TS, "train_epoch", "unweighted-mean", fn(EPOCH, """
         order = rng.permutation(len(x))
         losses = []
@@ -134,41 +127,15 @@ OPTIMIZERS = [
 EN = "engine"
 
 
-def loop(*parts: str, order: str = "reversed(topological_order(root))") -> str:
-    """The engine's backward with the student's handling of one input's gradient (``parts``, in order)."""
-    body = "\n".join(textwrap.dedent(part).strip("\n") for part in parts)
-    return fn("backward(root)", f"""
-        grads = {{root: np.ones(root.shape, dtype=root.dtype)}}
-        for tensor in {order}:
-            grad = grads.pop(tensor, None)
-            if grad is None:
-                continue
-            if tensor._op is None:
-                if tensor.requires_grad:
-                    tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
-                continue
-            for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-""" + textwrap.indent(body, " " * 16))
-
-
-SUMMED = """
-if parent_grad.shape != parent.shape:
-    parent_grad = sum_to_shape(parent_grad, parent.shape)
-"""
+ADD = "grads[parent] = grads[parent] + parent_grad"
 ENGINE = [
-    wrong(EN, "backward", "overwrite", loop(SUMMED, "grads[parent] = parent_grad"), catalogued=True),
-    wrong(EN, "backward", "aliasing", loop(SUMMED, """
-        if parent in grads:
-            grads[parent] += parent_grad
-        else:
-            grads[parent] = parent_grad"""), what="+= into a shared array"),
-    wrong(EN, "backward", "order-not-reversed", loop(SUMMED, """
-        grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad""",
-        order="topological_order(root)"), what="reversed() dropped"),
-    wrong(EN, "backward", "unbroadcast-forgotten", loop("""
-        grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad"""), catalogued=True),
+    wrong(EN, "backward", "overwrite", edit(ADD, "grads[parent] = parent_grad"), catalogued=True),
+    wrong(EN, "backward", "aliasing", edit(ADD, "if parent in grads:", "    grads[parent] += parent_grad", "else:",
+                                           "    grads[parent] = parent_grad"), what="+= into a shared array"),
+    wrong(EN, "backward", "order-not-reversed", edit("for tensor in reversed(topological_order(root)):",
+                                                     "for tensor in topological_order(root):"), what="reversed() dropped"),
+    wrong(EN, "backward", "unbroadcast-forgotten", edit("parent_grad = sum_to_shape(parent_grad, parent.shape)",
+                                                        "pass"), catalogued=True),
     wrong(EN, "topological_order", "visited-too-early", fn("topological_order(root)", """
         order, visited, stack = [], {root}, [root]
         while stack:

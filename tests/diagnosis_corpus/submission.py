@@ -48,17 +48,25 @@ def source(solution: str, code: tuple[str, ...]) -> str:
             continue
         first = piece.splitlines()[0]
         target = "return " if first.startswith("return ") else first.split("=")[0].strip() + " ="
+        if first.startswith("@@ "):  # edit(): the line of the solution that starts so
+            target, piece = first[3:], "\n".join(piece.splitlines()[1:])
         lines = solution.splitlines()
+        statements = {node.lineno - 1 for node in ast.walk(ast.parse(solution)) if isinstance(node, ast.stmt)}
         for i, line in enumerate(lines):
             stripped = line.lstrip()
-            if stripped.startswith(target):
+            if i in statements and stripped.startswith(target):  # code, not a docstring's example
                 indent = line[: len(line) - len(stripped)]
                 lines[i : i + 1] = [indent + text for text in piece.splitlines()]
                 break
         else:
-            raise ValueError(f"no line assigning {target} in the solution")
+            raise ValueError(f"no line starting {target!r} in the solution")
         solution = "\n".join(lines) + "\n"
     return solution
+
+
+def edit(line: str, *new: str) -> str:
+    """The solution's line that starts with ``line`` (after its indentation), written as the ``new`` lines."""
+    return "\n".join((f"@@ {line}", *new))
 
 
 def fn(signature: str, body: str) -> str:
