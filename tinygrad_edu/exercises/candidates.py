@@ -120,7 +120,9 @@ class Expr:
             return f"{self.args[0]} repeated along axis {self.axis} to {self.args[1]}'s shape"
         if self.op in _BINARY:
             left, right = self.args
-            return f"{_wrap(left, self, right=False)} {self.op} {_wrap(right, self, right=True)}"
+            shown = [f"np.ones_like({arg.args[0]})" if arg.op == "one" and self.op == "@" else _wrap(arg, self, side)
+                     for arg, side in ((left, False), (right, True))]  # a 1 in a matrix product: all ones
+            return f"{shown[0]} {self.op} {shown[1]}"
         (x,) = self.args
         if self.op == "neg":
             return f"-{_wrap(x, self, right=True)}"
