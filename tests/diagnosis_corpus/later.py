@@ -62,4 +62,27 @@ LATER = [
         return grad"""), what="size-1 axes not summed"),
     wrong(CP, "db2", "bias-averaged", "db2 = dZ2.mean(axis=0)", catalogued=True),
     wrong(CP, "dW1", "transpose", "dW1 = dZ1.T @ X", what="transposed (784 x 12: shape differs)"),
+    # a second round, written after the first round's gaps were closed
+    wrong(NB, "dW1", "transpose", "dW1 = (dZ1.T @ X).T.T", what="dZ1.T @ X"),
+    wrong(NB, "dA1", "operand:dZ2->P", "dA1 = P @ W2.T", what="P for dZ2"),
+    wrong(NB, "db2", "operand:dZ2->P", "db2 = P.sum(axis=0)", what="sum of P"),
+    wrong(NB, "dZ1", "operand:dA1->dZ2", "dZ1 = dZ2 * (Z1 > 0)", what="dZ2 for dA1 (hidden 10 = classes)"),
+    wrong(LD, "relu_backward", "mask-from:g", fn("relu_backward(a, g)", "return g * (g > 0)"), what="mask of g"),
+    wrong(LD, "exp_backward", "sign", fn("exp_backward(a, g)", "return -g * np.exp(a)"), what="minus"),
+    wrong(LD, "log_backward", "operand:g->a", fn("log_backward(a, g)", "return g / g"),
+          what="g / g: the same numbers as a / a (all ones), which the sentence names beside it"),
+    wrong(TO, "mean_backward", "scale:n", fn("mean_backward(x, axis, g)",
+          "return np.ones_like(x) * np.expand_dims(g, axis) / x.shape[axis] ** 2"), what="n squared"),
+    wrong(TO, "pick_backward", "operand:Y->x", fn("pick_backward(x, labels, g)", "return x * g[:, None]"),
+          what="x for the one-hot"),
+    wrong(SC, "grad_of_log", "operand:P->dLP", fn("grad_of_log(dLP, P)",
+          "return dLP / dLP"), what="dLP / dLP"),
+    wrong(SC, "grad_of_row_sum", "sign", fn("grad_of_row_sum(dS, E)", "return -dS * np.ones_like(E)"), what="minus"),
+    wrong(DN, "layer_gradients", "operand:A_prev->delta", fn("layer_gradients(A_prev, delta)",
+          "return delta.T @ delta, delta.sum(axis=0)"), what="delta for A_prev"),
+    wrong(OP, "adam_step", "adam:bias-one", adam(
+        "param -= lr * (m / (1 - beta1**t)) / (np.sqrt(v) + eps)"), what="only m corrected"),
+    wrong(OP, "momentum_step", "momentum:order", fn(MOM, """
+        param -= lr * velocity
+        velocity[...] = momentum * velocity + grad"""), what="old velocity, slice assignment"),
 ]

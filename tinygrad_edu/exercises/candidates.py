@@ -208,7 +208,7 @@ def neighbours(label: str, right: Expr, scope: Scope) -> Iterator[Mistake]:
             continue
         seen.add(shown)
         sentence = f"your {label} is {shown}, but {label} = {right}: {why}"
-        yield Mistake(cause, sentence, lambda wrong=wrong: wrong.evaluate(scope.values))
+        yield Mistake(cause, sentence, lambda wrong=wrong: wrong.evaluate(scope.values), shown)
 
 
 def _positions(expr: Expr, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], Expr]]:
@@ -257,9 +257,8 @@ def _mutations(root: Expr, right: Expr, scope: Scope) -> Iterator[tuple[Expr, st
                                                 f"above, {wrong}, passed on unchanged")
             yield wrong, cause, why
     for text, value in (scope.constants or {}).items():
-        if text not in {node.text for _, node in _positions(root) if node.op == "const"}:
-            yield root / const(value, text), f"scale:{text}", f"divided by {text}, which does not belong here"
-            yield root * const(value, text), f"scale:{text}", f"multiplied by {text}, which does not belong here"
+        yield root / const(value, text), f"scale:{text}", f"divided by {text} once too often"
+        yield root * const(value, text), f"scale:{text}", f"multiplied by {text}, which does not belong here"
 
 
 def _positions_set(expr: Expr) -> list[Expr]:

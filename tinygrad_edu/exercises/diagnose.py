@@ -40,6 +40,7 @@ class Mistake:
     name: str
     sentence: str
     value: Callable[[], Any]  # computes the array the mistake produces (may raise: then it cannot match)
+    formula: str = ""  # a generated mistake's wrong formula, to name it beside another with the same numbers
 
 
 @dataclass
@@ -189,14 +190,16 @@ def diagnose(
         return Verdict(False, error, refused, "dtype")
     if array.shape == expected.shape and error <= tol:
         return Verdict(True, error)
-    for mistake in mistakes:
-        try:
-            with np.errstate(all="ignore"):
-                value = as_array(mistake.value())
-        except Exception:  # noqa: BLE001 - a mistake that cannot be computed here cannot match
-            continue
-        if value is not None and close(array, value, tol) and not close(value, expected, tol):
-            return Verdict(False, error, _naming(label, array, expected, mistake, batch, tol), mistake.name)
+    first = next((i for i, mistake in enumerate(mistakes) if _matches(mistake, array, expected, tol)), None)
+    if first is not None:
+        found = mistakes[first]
+        sentence = _naming(label, array, expected, found, batch, tol)
+        if found.formula:  # another formula with the very same numbers (no input tells them apart): say both
+            others = list(dict.fromkeys(m.formula for m in mistakes[first + 1:] if m.formula and m.name != found.name
+                                        and _matches(m, array, expected, tol)))
+            if others:
+                sentence += f" (or {' or '.join(others[:2])}, which gives the same numbers)"
+        return Verdict(False, error, sentence, found.name)
     if not np.isfinite(array).all():
         bad = int((~np.isfinite(array)).sum())
         return Verdict(False, error, f"your {label} has {bad} NaN or infinite entries: they come from a division by "
@@ -204,6 +207,16 @@ def diagnose(
                        "intermediate values to see which", "not-finite")
     cause, sentence = _generic_sentence(label, array, expected, batch, tol)
     return Verdict(False, error, sentence, cause)
+
+
+def _matches(mistake: Mistake, array: np.ndarray, expected: np.ndarray, tol: float) -> bool:
+    """The mistake's numbers are the student's, and not the right ones."""
+    try:
+        with np.errstate(all="ignore"):
+            value = as_array(mistake.value())
+    except Exception:  # noqa: BLE001 - a mistake that cannot be computed here cannot match
+        return False
+    return value is not None and close(array, value, tol) and not close(value, expected, tol)
 
 
 def _naming(label: str, array: np.ndarray, expected: np.ndarray, mistake: Mistake, batch: int | None,
