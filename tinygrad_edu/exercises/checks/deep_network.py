@@ -2,7 +2,8 @@
 
 Each function is checked on every layer it serves, fed the correct deltas (from autodiff, with
 ``retain_grad``), and diagnosed against the mistakes of :data:`tinygrad_edu.manual.mistakes.BUGS` as they appear in
-a layer; then the student's ``backward`` (the chain) against autodiff.
+a layer and the candidates generated from each function's formula; then the student's ``backward`` (the chain)
+against autodiff.
 """
 
 from __future__ import annotations

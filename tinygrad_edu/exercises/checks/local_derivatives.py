@@ -1,7 +1,7 @@
 """local-derivatives (lessons 1-2): each backward rule against the engine's own op and against gradcheck.
 
-The student's rule is compared with the gradient :class:`~tinygrad_edu.Tensor`'s op gives (for the diagnosis),
-then plugged into the engine as an op of its own and checked by :func:`~tinygrad_edu.gradcheck_report`
+The student's rule is compared with the gradient :class:`~tinygrad_edu.Tensor`'s op gives (diagnosed with the
+candidates around the rule's formula, :func:`_formulas`; relu also on inputs exactly at its kink), then plugged into the engine as an op of its own and checked by :func:`~tinygrad_edu.gradcheck_report`
 against central finite differences.
 """
 

@@ -2,8 +2,10 @@
 
 The student's ``backward(params, cache, y)`` is run twice: once under :func:`run_in_isolation` (each line fed
 the correct upstream gradients, so one wrong line fails only its own row, and its diagnosis is tried against
-every catalogued mistake of :data:`tinygrad_edu.manual.mistakes.BUGS`), and once as it is, for the three-way
-comparison of the chain (:func:`tinygrad_edu.manual.compare.compare_gradients`).
+every catalogued mistake of :data:`tinygrad_edu.manual.mistakes.BUGS`, then against the candidates generated
+from the line's formula, :func:`formulas`), and once as it is, for the three-way comparison of the chain
+(:func:`tinygrad_edu.manual.compare.compare_gradients`), the keys of the dict it returns, and the inputs it must
+leave as they were.
 """
 
 from __future__ import annotations
