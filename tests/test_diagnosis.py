@@ -4,6 +4,8 @@ side effects and contracts, and the one float32 rule."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_edu import manual
 from tinygrad_edu.exercises import check
@@ -102,3 +104,34 @@ def test_an_input_changed_in_place_fails_even_with_the_right_numbers():
 
     item = check("softmax-cross-entropy", grad_of_log)["grad_of_log"]
     assert item.mistake == "mutated-input" and "changed its input P in place" in item.diagnosis
+
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(2, 6), inner=st.integers(2, 6), columns=st.integers(2, 6), seed=st.integers(0, 2**16))
+def test_a_product_s_candidates_are_wrong_and_each_is_named_by_its_own_numbers(rows, inner, columns, seed):
+    """On random shapes, no candidate is the right answer, and a student whose numbers are a candidate's is told
+    that candidate's cause (or one with the very same numbers)."""
+    rng = np.random.default_rng(seed)
+    scope = Scope({"A": rng.normal(size=(rows, inner)), "B": rng.normal(size=(inner, columns)),
+                   "G": rng.normal(size=(rows, columns))}, frozenset({"G"}))
+    right = name("G") @ name("B").T
+    expected = right.evaluate(scope.values)
+    candidates = list(neighbours("dA", right, scope))
+    for candidate in candidates:
+        try:
+            value = np.asarray(candidate.value(), dtype=np.float64)
+        except ValueError:  # shapes NumPy refuses: no student's numbers can be this
+            continue
+        verdict = diagnose("dA", value, expected, candidates)
+        assert not verdict.passed
+        same = [c.name for c in candidates if c.formula == candidate.formula or _same(c, value)]
+        assert verdict.mistake in same, (candidate.formula, verdict.diagnosis)
+
+
+def _same(candidate, value) -> bool:
+    try:
+        other = np.asarray(candidate.value(), dtype=np.float64)
+    except ValueError:
+        return False
+    return other.shape == value.shape and np.allclose(other, value, rtol=1e-9, atol=1e-12)
