@@ -156,7 +156,7 @@ SOFTMAX = [
           "return dP / S, -(E / S**2).sum(axis=1, keepdims=True)"), what="dS without dP"),
     wrong(SC, "grad_of_row_sum", "chain:no-upstream", fn("grad_of_row_sum(dS, E)", "return np.ones_like(E)"),
           what="ones"),
-    wrong(SC, "grad_of_row_sum", "operand:dS->S" if False else "chain:no-local", fn("grad_of_row_sum(dS, E)",
+    wrong(SC, "grad_of_row_sum", "broadcast:missing", fn("grad_of_row_sum(dS, E)",
           "return dS"), what="not broadcast"),
     wrong(SC, "grad_of_exp", "chain:no-upstream", fn("grad_of_exp(dE, E)", "return E"), what="no upstream"),
     wrong(SC, "grad_of_exp", "chain:no-local", fn("grad_of_exp(dE, E)", "return dE"), what="exp's slope 1"),

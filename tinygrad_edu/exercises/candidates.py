@@ -137,7 +137,7 @@ class Expr:
         if self.op == "mask":
             return f"({x} {self.text} 0)"
         if self.op == "one":
-            return "1"
+            return self.text or "1"  # a gradient replaced by 1 reads "1"; a formula's ones say whose shape
         return f"np.{self.text}({x})"
 
     def names(self) -> set[str]:
@@ -165,6 +165,11 @@ def name(text: str) -> Expr:
 def const(value: float, text: str | None = None) -> Expr:
     """A number, e.g. ``const(N, "N")``."""
     return Expr("const", text=text or f"{value:g}", number=float(value))
+
+
+def ones_like(x: Expr) -> Expr:
+    """``np.ones_like(x)``: an array of ones of ``x``'s shape."""
+    return Expr("one", (x,), text=f"np.ones_like({x})")
 
 
 def expand(g: Expr, axis: int, like: Expr) -> Expr:
@@ -252,7 +257,7 @@ def _mutations(root: Expr, right: Expr, scope: Scope) -> Iterator[tuple[Expr, st
                         if node.args[0].op == "name" else f"the mask is taken from {other}")
         for new, cause, why in _node_mutations(node, parent, scope):
             wrong = _put(root, path, new)
-            if str(wrong).lstrip("-") in scope.gradients and not cause.startswith("expand"):  # all that is left is the gradient from above
+            if str(wrong).lstrip("-") in scope.gradients and not cause.startswith(("expand", "broadcast")):  # all that is left is the gradient from above
                 cause, why = "chain:no-local", (f"the local derivative is missing: this is the gradient from "
                                                 f"above, {wrong}, passed on unchanged")
             yield wrong, cause, why
@@ -385,6 +390,9 @@ def _node_mutations(node: Expr, parent: Expr | None, scope: Scope) -> Iterator[t
 
 def _dropped(dropped: Expr, kept: Expr, scope: Scope, divided: bool) -> tuple[str, str]:
     """The cause and reason of a product (or quotient) missing one of its factors."""
+    if dropped.op == "one":
+        return "broadcast:missing", (f"{kept} is not broadcast back to the shape of {dropped.args[0]}: each entry "
+                                     f"that fed the sum gets the sum's gradient, {kept} times {dropped}")
     if dropped.op == "const":
         what = f"the division by {dropped}" if divided else f"the factor {dropped}"
         return f"scale:{dropped}", f"{what} is missing"

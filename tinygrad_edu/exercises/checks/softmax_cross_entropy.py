@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_edu.functional as F
-from tinygrad_edu.exercises.candidates import Expr, Scope, const, expand, name, neighbours
+from tinygrad_edu.exercises.candidates import Scope, const, expand, name, neighbours, ones_like
 from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.items import call, check_parts
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
@@ -49,11 +49,11 @@ def _generated(step: str, labels: tuple[str, ...], args: dict[str, np.ndarray], 
     n = const(N, "N")
     dP, E, S = name("dP"), name("E"), name("S")
     formulas = {
-        "grad_of_loss": (-Expr("one", (name("picked"),)) / n,),
+        "grad_of_loss": (-ones_like(name("picked")) / n,),
         "grad_of_pick": (expand(name("dpicked"), 1, name("LP")) * name("Y"),),
         "grad_of_log": (name("dLP") / name("P"),),
         "grad_of_divide": (dP / S, -(dP * E / S**2).sum(axis=1, keepdims=True)),
-        "grad_of_row_sum": (name("dS") * Expr("one", (E,)),),
+        "grad_of_row_sum": (name("dS") * ones_like(E),),
         "grad_of_exp": (name("dE") * E,),
         "softmax_cross_entropy_backward": ((name("P") - name("Y")) / n,),
     }[step]
