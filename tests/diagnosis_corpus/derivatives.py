@@ -173,7 +173,7 @@ SOFTMAX = [
     wrong(SC, "softmax_cross_entropy_backward", "softmax:no-row-sum", fn(FUSED, """
         Y = np.eye(Z.shape[1])[y]
         return -Y / len(y)"""), what="row-sum term dropped"),
-    wrong(SC, "softmax_cross_entropy_backward", "forgot-1/N" if False else "scale:N", fn(FUSED, """
+    wrong(SC, "softmax_cross_entropy_backward", "scale:N", fn(FUSED, """
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
         P = E / E.sum(axis=1, keepdims=True)
         return P - np.eye(Z.shape[1])[y]"""), what="1/N forgotten"),
@@ -194,7 +194,6 @@ SOFTMAX = [
         P[np.arange(len(y)), y] -= 1
         return P / len(y)"""), what="log-sum-exp, in place on its own copy"),
     right(SC, fn(FUSED, """
-        from scipy_free import nothing""" if False else """
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
         return ((E / E.sum(axis=1, keepdims=True) - np.eye(Z.shape[1])[y]) / len(y)).astype(np.float32)"""),
           what="float32"),

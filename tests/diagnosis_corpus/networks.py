@@ -96,7 +96,7 @@ DEEP = [
 CP = "compare"
 COMPARE = [
     wrong(CP, "dZ2", "forgot-1/N", "dZ2 = P - Y", catalogued=True),
-    wrong(CP, "dA1", "operand:W2->W1" if False else "transpose", "dA1 = (W2 @ dZ2.T)", what="transposed result"),
+    wrong(CP, "dA1", "transpose", "dA1 = (W2 @ dZ2.T)", what="transposed result"),
     wrong(CP, "dW2", "operand:A1->Z1", "dW2 = Z1.T @ dZ2", what="Z1 for A1"),
     wrong(CP, "dW1", "operand:dZ1->dA1", "dW1 = X.T @ dA1", what="gradient before the relu"),
     wrong(CP, "db1", "sum:keepdims", "db1 = dZ1.sum(axis=0, keepdims=True)", what="keepdims"),

@@ -157,7 +157,7 @@ ENGINE = [
             order.append(tensor)
         visit(root)
         return order"""), catalogued=True),
-    wrong(EN, "sum_to_shape", "mean-not-sum", "grad = grad.mean(axis=tuple(range(extra)))" if False else fn(
+    wrong(EN, "sum_to_shape", "mean-not-sum", fn(
         "sum_to_shape(grad, shape)", """
         while grad.ndim > len(shape):
             grad = grad.mean(axis=0)
