@@ -271,7 +271,8 @@ def test_wrong_shape_numpy_refuses_names_the_line_and_the_wanted_shapes(tmp_path
 def test_wrong_shape_returned_is_diagnosed(tmp_path):
     text = replace_line(get("tensor-ops").solution(), "return G @ B.T, A.T @ G", "return G @ B.T, G.T @ A")
     item = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["matmul_backward"]
-    assert "your dB is transposed (shape (5, 3), expected (3, 5))" in item.diagnosis
+    assert item.mistake == "transpose"
+    assert "your dB is (A.T @ G).T" in item.diagnosis and "(shape (5, 3), expected (3, 5))" in item.diagnosis
 
 
 def test_missing_function_is_named(tmp_path):
