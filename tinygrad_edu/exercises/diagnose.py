@@ -214,22 +214,9 @@ def _matches(mistake: Mistake, array: np.ndarray, expected: np.ndarray, tol: flo
     try:
         with np.errstate(all="ignore"):
             value = as_array(mistake.value())
-<<<<<<< HEAD
-        except Exception:  # noqa: BLE001 - a mistake that cannot be computed here cannot match
-            continue
-        if value is not None and close(array, value, tol) and not close(value, expected, tol):
-            if generic.startswith(f"your {label} differs"):  # the numbers say nothing simpler
-                return Verdict(False, error, mistake.sentence, mistake.name)
-            sentence = mistake.sentence
-            if not sentence.startswith(label):  # a sentence that starts with the label starts with code: kept as is
-                sentence = sentence[:1].upper() + sentence[1:]
-            return Verdict(False, error, f"{generic}. {sentence}", mistake.name)
-    return Verdict(False, error, generic)
-=======
     except Exception:  # noqa: BLE001 - a mistake that cannot be computed here cannot match
         return False
     return value is not None and close(array, value, tol) and not close(value, expected, tol)
->>>>>>> issue-17
 
 
 def _naming(label: str, array: np.ndarray, expected: np.ndarray, mistake: Mistake, batch: int | None,
@@ -241,7 +228,9 @@ def _naming(label: str, array: np.ndarray, expected: np.ndarray, mistake: Mistak
     if not sentence.startswith(f"your {label}"):
         cause, generic = _generic_sentence(label, array, expected, batch, tol)
         if cause is not None and cause != "scale":  # "times 1.5" says nothing the mistake does not say better
-            return f"{generic}. {sentence[:1].upper()}{sentence[1:]}"
+            if not sentence.startswith(label):  # a sentence that starts with the label starts with code: kept as is
+                sentence = sentence[:1].upper() + sentence[1:]
+            return f"{generic}. {sentence}"
     return sentence
 
 
