@@ -116,17 +116,20 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def topological_order(root: Tensor) -> list[Tensor]:
     """``root`` and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
-    visited = {root}  # tensors hash by identity, as in PyTorch
-    stack = [(root, iter(root._inputs))]  # each tensor with its inputs to see
+    opened, placed = set(), set()  # tensors hash by identity, as in PyTorch
+    stack = [root]
     while stack:
-        tensor, inputs = stack[-1]
-        for parent in inputs:  # goes on where this tensor's last turn stopped
-            if parent not in visited:
-                visited.add(parent)
-                stack.append((parent, iter(parent._inputs)))
-                break  # the parent's own inputs come first
-        else:  # all its inputs are in the order now: the tensor follows them
-            order.append(stack.pop()[0])
+        tensor = stack[-1]  # it stays on the stack while its inputs are walked
+        if tensor not in opened:  # first time on top: push its inputs above it
+            opened.add(tensor)
+            for parent in reversed(tensor._inputs):  # the first input on top
+                if parent not in opened:
+                    stack.append(parent)
+        else:  # on top again: its inputs are all in the order, so it follows
+            stack.pop()
+            if tensor not in placed:  # pushed by two users, it comes back twice
+                placed.add(tensor)
+                order.append(tensor)
     return order
 # --8<-- [end:topological_order]
 
