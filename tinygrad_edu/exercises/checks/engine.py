@@ -39,6 +39,12 @@ MISTAKES = {
                              "back with parent_grad = sum_to_shape(parent_grad, parent.shape) before adding it",
     "overwrite-leaf-grad": "your backward replaces the .grad a leaf already had instead of adding to it "
                            "(backward accumulates, as in PyTorch: that is why training calls zero_grad)",
+    "aliasing": "a gradient array is shared between two tensors and then added into in place: an op such as "
+                "e = d + c hands the same array g to both inputs, so grads[parent] += ... on one changes the "
+                "other's too; store a copy, or add with grads[parent] = grads[parent] + parent_grad",
+    "order-not-reversed": "only root's _backward ran: your loop visits the tensors in topological order, inputs "
+                          "first, so each tensor is visited before root's gradient has reached it and is skipped; "
+                          "walk reversed(topological_order(root)), root first",
     "visited-too-early": "a tensor is visited before all its gradient arrived: in your order it comes before "
                          "one of its inputs",
     "recursion": "your topological_order is recursive: a chain of 100,000 operations is deeper than Python's "
@@ -83,7 +89,7 @@ def chain(length: int) -> tuple[Tensor, Tensor]:
 
 
 def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: bool = False,
-                        keep_broadcast_shape: bool = False) -> None:
+                        keep_broadcast_shape: bool = False, alias: bool = False) -> None:
     """The backward loop, optionally with a catalogued mistake (to recognise it in the student's numbers)."""
     grads = {root: np.ones(root.shape, dtype=root.dtype)}
     for tensor in reversed(engine.topological_order(root)):
@@ -100,6 +106,9 @@ def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: b
             if parent_grad.shape != parent.shape and not keep_broadcast_shape:
                 parent_grad = engine.sum_to_shape(parent_grad, parent.shape)
             keep = parent in grads and not overwrite
+            if keep and alias:  # added in place into an array an op may have handed to two tensors
+                grads[parent] += parent_grad
+                continue
             grads[parent] = grads[parent] + parent_grad if keep else parent_grad
 
 
@@ -250,13 +259,27 @@ def _fed(student: Callable[..., Any], functions: dict[str, Callable[..., Any]]) 
                 namespace[name] = value
 
 
+def _recording(root: Tensor) -> list[Tensor]:
+    """The tensors whose ``_backward`` is called, in the order of the calls (each op's own, wrapped)."""
+    calls: list[Tensor] = []
+    for tensor in engine.topological_order(root):
+        if tensor._op is not None:
+            def recorded(g: np.ndarray, tensor: Tensor = tensor, original: Any = tensor._backward) -> Any:
+                calls.append(tensor)
+                return original(g)
+            tensor._backward = recorded
+    return calls
+
+
 def _run_backward(student: Callable[..., Any], fed: dict[str, Callable[..., Any]],
                   grad_a: np.ndarray | None = None):
-    """Run the student's backward on a fresh diamond, calling the functions of ``fed`` in place of theirs."""
+    """Run the student's backward on a fresh diamond, calling the functions of ``fed`` in place of theirs;
+    also which ops' backward it called, in order."""
     loss, a, b = diamond(grad_a)
+    calls = _recording(loss)
     with _fed(student, fed):
         outcome = attempt(student, loss)  # no copy: the leaves' .grad is what is checked
-    return outcome, a, b
+    return outcome, a, b, calls
 
 
 def _expected(grad_a: np.ndarray | None = None, **mistake: Any) -> dict[str, np.ndarray]:
@@ -301,26 +324,32 @@ def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_fu
             return ItemResult.missing(item, name, where)
     fed = {} if own_functions else ENGINE_FUNCTIONS
     mistakes = {
-        "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"])],
+        "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"]),
+                   Mistake("aliasing", MISTAKES["aliasing"], lambda: _expected(alias=True)["a.grad"])],
         "b.grad": [Mistake("unbroadcast-forgotten", MISTAKES["unbroadcast-forgotten"],
-                           lambda: _expected(keep_broadcast_shape=True)["b.grad"])],
+                           lambda: _expected(keep_broadcast_shape=True)["b.grad"]),
+                   Mistake("aliasing", MISTAKES["aliasing"], lambda: _expected(alias=True)["b.grad"])],
     }
-    outcome, a, b = _run_backward(functions["backward"], fed)
+    outcome, a, b, calls = _run_backward(functions["backward"], fed)
     if not outcome.ok:
         return _failed(item, outcome)
     result = compare_parts(item, (a.grad, b.grad), _expected(), mistakes)
+    if not result.passed and a.grad is None and len(calls) == 1 and calls[0]._inputs:  # the loop stopped at root
+        result.diagnosis, result.mistake = MISTAKES["order-not-reversed"], "order-not-reversed"
+        return result
     if not result.passed:
         if result.mistake == "unbroadcast-forgotten":  # its sentence names the shapes: not the generic one (a batch)
             result.diagnosis = MISTAKES["unbroadcast-forgotten"]
         if own_functions:  # with the engine's functions it passed (or failed) already: is one of theirs wrong?
             # A wrong sum_to_shape is blamed only when the numbers show no mistake of the loop itself.
-            blamed = _order_blamed(functions) or (None if result.mistake else _sum_to_shape_blamed(functions, where))
+            blamed = _order_blamed(functions) or (None if result.mistake in MISTAKES
+                                                       else _sum_to_shape_blamed(functions, where))
             if blamed is not None:
                 result.diagnosis, result.mistake = blamed
         return result
     # A second backward into leaves that already hold a gradient must add to it.
     previous = np.full(A_SHAPE, 0.25)
-    outcome, a, b = _run_backward(functions["backward"], fed, grad_a=previous)
+    outcome, a, b, _ = _run_backward(functions["backward"], fed, grad_a=previous)
     if not outcome.ok:
         return _failed(item, outcome)
     leaf_mistakes = {"a.grad": [Mistake("overwrite-leaf-grad", MISTAKES["overwrite-leaf-grad"],
@@ -358,6 +387,9 @@ def _check_sum_to_shape(functions: dict[str, Callable[..., Any]], where: str) ->
                     "once and sends back its whole gradient, so sum", lambda m=mean: m),
             Mistake("keepdims-forgotten", f"{label}: the axes of size 1 must stay (keepdims=True)",
                     lambda e=expected: e.reshape([n for n in e.shape if n != 1]) if e.ndim else e),
+            Mistake("sum-to-shape:leading-only", f"{label}: only the leading axes were summed; an axis where the "
+                    "shape has size 1 and grad does not was broadcast too: sum over it with keepdims=True",
+                    lambda g=grad: g.sum(axis=tuple(range(extra))) if extra else g),
         ]}
         result = check_parts(item, functions, where, (grad, shape), {label: expected}, mistakes)
         if not result.passed:
