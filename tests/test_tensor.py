@@ -152,6 +152,16 @@ def test_grad_never_aliases_the_callers_gradient_or_a_passed_on_one():
     np.testing.assert_array_equal(x.grad, [6.0, 6.0] + np.array([3.0, 4.0]))
 
 
+def test_grad_is_not_an_array_the_backward_steps_handed_out():
+    w = Tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
+    x = Tensor(np.ones((3, 2), dtype=np.float32))
+    steps = list(iter_backward((x @ w).sum()))
+    [(to_w, part)] = next(sent for t, _, sent in steps if t._op == "matmul")  # x^T g, a fresh array
+    assert to_w is w and w.grad is not part
+    w.grad += 1  # e.g. gradient clipping in place
+    np.testing.assert_array_equal(part, np.full((2, 2), 3.0))  # what the step showed stays as it was
+
+
 # ---- intermediates --------------------------------------------------------------------------------------
 def test_intermediates_keep_no_grad_unless_retained():
     x = Tensor([1.0, 2.0], requires_grad=True)
