@@ -86,11 +86,13 @@ class no_grad(contextlib.ContextDecorator):
 # ----------------------------------------------------------------------------------------------------
 # --8<-- [start:sum_to_shape]
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
+    """Undo broadcasting: sum ``grad`` over the axes an input of ``shape`` was
+    broadcast along.
 
-    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape ``(H,)``, every ``b[j]`` was used N
-    times, so ``dL/db[j] = sum_i dL/dy[i, j]``. In general: sum over the leading axes that ``shape`` lacks,
-    then over the axes where ``shape`` has size 1 but ``grad`` does not.
+    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape ``(H,)``,
+    every ``b[j]`` was used N times, so ``dL/db[j] = sum_i dL/dy[i, j]``. In
+    general: sum over the leading axes that ``shape`` lacks, then over the axes
+    where ``shape`` has size 1 but ``grad`` does not.
 
     Args:
         grad: gradient with respect to the broadcast result.
@@ -104,9 +106,9 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
-    size_one_axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if size_one_axes:
-        grad = grad.sum(axis=size_one_axes, keepdims=True)
+    axes = [i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1]
+    if axes:  # the axes of size 1 in shape that the broadcast stretched
+        grad = grad.sum(axis=tuple(axes), keepdims=True)
     return grad
 # --8<-- [end:sum_to_shape]
 
