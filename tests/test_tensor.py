@@ -152,14 +152,23 @@ def test_grad_never_aliases_the_callers_gradient_or_a_passed_on_one():
     np.testing.assert_array_equal(x.grad, [6.0, 6.0] + np.array([3.0, 4.0]))
 
 
-def test_grad_is_not_an_array_the_backward_steps_handed_out():
-    w = Tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
-    x = Tensor(np.ones((3, 2), dtype=np.float32))
-    steps = list(iter_backward((x @ w).sum()))
-    [(to_w, part)] = next(sent for t, _, sent in steps if t._op == "matmul")  # x^T g, a fresh array
-    assert to_w is w and w.grad is not part
-    w.grad += 1  # e.g. gradient clipping in place
-    np.testing.assert_array_equal(part, np.full((2, 2), 3.0))  # what the step showed stays as it was
+@pytest.mark.parametrize("op", ["add", "radd", "sub", "mul", "div", "matmul", "maximum", "x + x", "reshape"])
+def test_no_two_grads_share_memory_whatever_the_op(op):
+    # .grad keeps an array the backward pass made for that leaf alone; one handed to two tensors, a view,
+    # or the caller's gradient must be copied, so changing one .grad in place changes nothing else.
+    a = Tensor(np.full((2, 2), 2.0, dtype=np.float32), requires_grad=True)
+    b = Tensor(np.full((2, 2), 3.0, dtype=np.float32), requires_grad=True)
+    out = {"add": lambda: a + b, "radd": lambda: a.data + b, "sub": lambda: a - b, "mul": lambda: a * b,
+           "div": lambda: a / b, "matmul": lambda: a @ b, "maximum": lambda: a.maximum(b),
+           "x + x": lambda: a + a + b, "reshape": lambda: a.reshape(4).reshape(2, 2) + b}[op]()
+    seed = np.ones(out.shape, dtype=np.float32)
+    out.backward(seed)
+    grads = [t.grad for t in (a, b) if t.grad is not None]
+    assert grads
+    for grad in grads:
+        assert not np.shares_memory(grad, seed) and grad.flags.writeable
+    if len(grads) == 2:
+        assert not np.shares_memory(grads[0], grads[1]), op
 
 
 # ---- intermediates --------------------------------------------------------------------------------------

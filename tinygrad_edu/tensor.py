@@ -188,6 +188,19 @@ def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
     return sum_to_shape(grad, parent.data.shape)
 
 
+def _may_keep(tensor: Tensor, grad: np.ndarray) -> bool:
+    """Whether ``tensor.grad`` may be ``grad`` itself, not a copy: it saves copying dW = X^T dZ every step.
+
+    Only a leaf's gradient qualifies (an intermediate's also goes on to its op), and only an array the
+    backward pass made for this leaf alone: not a view of another array, writable, of the leaf's dtype.
+    Each op's backward returns one array per input (``add`` copies ``g`` for its second input) and the
+    pass starts from its own copy of the caller's gradient, so no other tensor's ``.grad`` is that array.
+    (PyTorch's AccumulateGrad likewise keeps a gradient nothing else refers to.)
+    """
+    return (tensor._op is None and grad.base is None and grad.flags.writeable
+            and grad.dtype == tensor.data.dtype)
+
+
 def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
     """dL/droot to start backward from: ``gradient`` checked, or 1 for a scalar ``root``."""
     if not root.requires_grad:
@@ -205,7 +218,7 @@ def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
         return np.ones(root.shape, dtype=root.dtype)
     values = gradient.data if isinstance(gradient, Tensor) else gradient
     try:
-        grad = np.asarray(values, dtype=root.dtype)
+        grad = np.array(values, dtype=root.dtype)  # a copy: the caller's array stays theirs
     except (TypeError, ValueError):
         raise TypeError(
             f"backward: gradient must hold numbers, an array of shape {root.shape} (dL/d(tensor) for every "
@@ -480,12 +493,13 @@ class Tensor:
             pass
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
-        """Add ``grad`` into ``.grad``. The first time, a copy: backward may pass one array to several
-        tensors (``add`` hands its gradient to both inputs), and each ``.grad`` must be its own."""
-        if self.grad is None:
-            self.grad = grad.astype(self.data.dtype)  # astype copies
-        else:
+        """Add ``grad`` into ``.grad``; the first time, keep ``grad`` itself or a copy (:func:`_may_keep`)."""
+        if self.grad is not None:
             self.grad += grad
+        elif _may_keep(self, grad):
+            self.grad = grad
+        else:
+            self.grad = grad.astype(self.data.dtype)  # astype copies
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
@@ -547,7 +561,8 @@ class Tensor:
             raise _shape_error("add", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            return g, g
+            # A copy for b: one array per input, so a .grad may keep its own (see _may_keep).
+            return g, (g.copy() if b.requires_grad else None)
 
         return Tensor._result(out, (a, b), "add", backward)
 
