@@ -32,7 +32,8 @@ from tinygrad_edu.errors import GradError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, list, tuple]
 BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
-# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input.
+# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input (the pass's
+# own arrays, a leaf's .grad may be one of them: copy one you keep and will change).
 Steps = Iterator[tuple["Tensor", np.ndarray, list[tuple["Tensor", np.ndarray]]]]
 
 
