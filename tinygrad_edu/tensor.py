@@ -549,7 +549,8 @@ class Tensor:
 
     # ================================================================================================
     # Operations. Each one: the forward with NumPy, then its local backward rule, together.
-    # ``g`` is always dL/d(result); each backward returns dL/d(input) for every input (None: not needed).
+    # ``g`` is always dL/d(result); each backward returns dL/d(input) for every input (None: not needed),
+    # never one array for two inputs (a leaf's ``.grad`` may keep the array it gets: see _may_keep).
     # ================================================================================================
 
     # -- elementwise binary ops, with broadcasting --------------------------------------------------
