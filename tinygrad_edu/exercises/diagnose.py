@@ -228,7 +228,9 @@ def _naming(label: str, array: np.ndarray, expected: np.ndarray, mistake: Mistak
     if not sentence.startswith(f"your {label}"):
         cause, generic = _generic_sentence(label, array, expected, batch, tol)
         if cause is not None and cause != "scale":  # "times 1.5" says nothing the mistake does not say better
-            return f"{generic}. {sentence[:1].upper()}{sentence[1:]}"
+            if not sentence.startswith(label):  # a sentence that starts with the label starts with code: kept as is
+                sentence = sentence[:1].upper() + sentence[1:]
+            return f"{generic}. {sentence}"
     return sentence
 
 

@@ -123,8 +123,15 @@ def compare_parts(item: str, value: Any, expected: dict[str, np.ndarray],
     failing = [v for v in verdicts if not v.passed]
     if not failing:
         return ItemResult(item, PASS, error)
-    shown = list(dict.fromkeys(v.diagnosis for v in failing[:2]))  # one mistake in two parts: said once
-    if len(failing) > 2:
-        others = [label for label, v in zip(labels, verdicts) if not v.passed][2:]
+    shown: list[str] = []  # the first two different diagnoses (parts wrong for one reason say it once)
+    others = []
+    for label, verdict in zip(labels, verdicts):
+        if verdict.passed or verdict.diagnosis in shown:
+            continue
+        if len(shown) < 2:
+            shown.append(verdict.diagnosis)
+        else:
+            others.append(label)
+    if others:
         shown.append(f"(also wrong: {', '.join(others)})")
     return ItemResult(item, FAIL, error, "\n".join(shown), failing[0].mistake)
