@@ -81,6 +81,36 @@ print(format_table(["parameter", "max |autodiff - hand|"], differences, ".1e"))
 print(f"worst difference: {max(d for _, d in differences):.1e}")
 
 # %% [markdown]
+# ## One layer as a circuit
+#
+# The derivations page draws one layer, Z = X W + b, A = ReLU(Z), with a forward value and a gradient on
+# every wire: one example with two inputs and two hidden units, small enough to check every number by hand.
+# The layer above is stood in for by the gradient it sends back, g = dL/dA: the sum of A * g has exactly that
+# gradient with respect to A.
+
+# %%
+heading("One layer as a circuit: forward values and gradients")
+# --8<-- [start:circuit]
+x1 = Tensor([[1.0, -2.0]], requires_grad=True, name="x")  # one example, two inputs
+W = Tensor([[0.5, -1.0], [-0.25, 0.5]], requires_grad=True, name="W")  # two hidden units
+b = Tensor([0.1, 0.2], requires_grad=True, name="b")
+xW = (x1 @ W).retain_grad()
+z = (xW + b).retain_grad()
+a = z.relu().retain_grad()
+g = Tensor([[1.0, 0.5]], name="g = dL/da, from the layer above")
+ag = a * g
+out = ag.sum().retain_grad()
+out.backward()
+# --8<-- [end:circuit]
+for tensor, name in [(xW, "x W"), (z, "z = x W + b"), (a, "a = relu(z)"), (ag, "a * g"), (out, "L (stand-in)")]:
+    tensor.name = name
+with graphviz_optional():
+    save_graph(out, OUT / "layer-circuit.svg", show_data=True, rankdir="TB", group_modules=False)
+    show_saved(OUT / "layer-circuit.svg")
+print(format_table(["tensor", "forward value", "gradient"],
+                   [[t.name, summarize(t.data), summarize(t.grad)] for t in (x1, W, b, z, a)]))
+
+# %% [markdown]
 # ## Your turn
 #
 # Write it yourself: `tinygrad-edu exercise start deep-network` writes the file to fill in, and
