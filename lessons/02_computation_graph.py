@@ -76,7 +76,7 @@ with graphviz_optional():  # without Graphviz's `dot`, the DOT source is saved i
 # %%
 # Backward, one op at a time, one picture per step (this runs the backward pass).
 with graphviz_optional():
-    frames = save_backward_steps(L, OUT / "backward", show_data=True)
+    frames = save_backward_steps(L, OUT / "backward", show_data=True, legend=False)  # the page has the legend
     print(f"saved {len(frames)} backward steps to {display_path(OUT / 'backward')}/")
     save_graph(L, OUT / "graph-backward.svg", show_data=True)
     show_saved(OUT / "graph-backward.svg", "(with the gradients)")

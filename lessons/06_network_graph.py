@@ -61,7 +61,7 @@ frames_dir = OUT / "backward"
 frames_dir.mkdir(exist_ok=True)
 rows = []
 # --8<-- [start:walkthrough]
-for step in backward_steps(loss, rankdir="TB"):  # this runs the backward pass, one op per step
+for step in backward_steps(loss, rankdir="TB", legend=False):  # runs backward, one op per step
     with graphviz_optional():
         save_graph(step, frames_dir / f"step_{step.step:03d}.svg")
     rows.append([step.step, step.op_name, step.tensor.name, str(step.grad.shape), summarize(step.grad)])

@@ -7,9 +7,10 @@ function setUpWalkthrough(container) {
   const controls = document.createElement("div");
   controls.className = "walkthrough-controls";
   controls.innerHTML =
-    '<button type="button" class="md-button walkthrough-prev" aria-label="Previous step">&larr; Previous</button>' +
+    // The words hide on a phone (extra.css), the arrows stay: the controls then fit on one row.
+    '<button type="button" class="md-button walkthrough-prev" aria-label="Previous step">&larr;<span class="walkthrough-label"> Previous</span></button>' +
     '<input type="range" class="walkthrough-slider" min="0" step="1" aria-label="Step">' +
-    '<button type="button" class="md-button walkthrough-next" aria-label="Next step">Next &rarr;</button>' +
+    '<button type="button" class="md-button walkthrough-next" aria-label="Next step"><span class="walkthrough-label">Next </span>&rarr;</button>' +
     '<span class="walkthrough-counter" aria-live="polite"></span>';
   container.prepend(controls);
   const previous = controls.querySelector(".walkthrough-prev");
