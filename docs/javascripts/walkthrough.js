@@ -18,6 +18,11 @@ function setUpWalkthrough(container) {
   const slider = controls.querySelector(".walkthrough-slider");
   const counter = controls.querySelector(".walkthrough-counter");
   slider.max = String(frames.length - 1);
+  // A phone shows each frame at a fixed fraction of its natural size (extra.css), which CSS cannot read.
+  container.querySelectorAll(".walkthrough-frame img").forEach((image) => {
+    const measure = () => image.style.setProperty("--natural-width", `${image.naturalWidth}px`);
+    if (image.complete) measure(); else image.addEventListener("load", measure);
+  });
   let current = 0;
 
   function show(index) {
