@@ -7,6 +7,7 @@ files it says it saved.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -170,7 +171,16 @@ def test_06_network_graph(tmp_path: Path) -> None:
     ops = re.findall(r"\n\s+\d+\s+(\w+)\s+", text.split("Backward, one operation at a time")[1])[:6]
     assert ops == ["cross_entropy", "add", "matmul", "relu", "add", "matmul"]
     assert number(r"worst difference: (\S+)", text) < 1e-12  # the walk's gradients are the hand-derived ones
-    assert_figures(out, "network-graph.svg")
+    assert_figures(out, "network-graph.svg", "layer-circuit.svg")
+    # One layer as a circuit: the gradients printed are the hand formulas for z = x W + b, a = relu(z), with the
+    # layer above sending back g: dz = g * 1[z > 0], dW = x^T dz, db = dz, dx = dz W^T.
+    x, W, b, g = np.array([[1.0, -2.0]]), np.array([[0.5, -1.0], [-0.25, 0.5]]), np.array([0.1, 0.2]), np.array([[1.0, 0.5]])
+    dz = g * (x @ W + b > 0)
+    circuit = text.split("One layer as a circuit")[1]
+    printed = {name: re.search(rf"\n{re.escape(name)}\s+(\[.*?\]\]?|mean.*?)\s{{2,}}(\[.*\]\]?)\n", circuit)
+               for name in ("x", "b")}
+    assert np.allclose(json.loads(printed["x"].group(2)), dz @ W.T)  # a list printed by the lesson
+    assert np.allclose(json.loads(printed["b"].group(2)), dz[0])
     assert len(list((out / "backward").glob("step_*.svg"))) == 6
 
 
