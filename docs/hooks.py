@@ -188,7 +188,10 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     if not frames:
         raise PluginError(f"{page.file.src_uri}: the walkthrough folder docs/{folder} has no {FRAME_GLOB} frames")
     page_dir = (DOCS / page.file.src_uri).parent
-    lines = ['<div class="walkthrough" markdown>', walkthrough_legend(), ""]
+    from tinygrad_edu.viz.graph import HIGHLIGHT_COLOUR
+
+    # data-highlight: the colour of the op that runs, which walkthrough.js looks for to bring it into view.
+    lines = [f'<div class="walkthrough" data-highlight="{HIGHLIGHT_COLOUR}" markdown>', walkthrough_legend(), ""]
     for index, frame in enumerate(frames):
         caption = f"Backward step {index + 1} of {len(frames)}"
         link = Path(os.path.relpath(frame, page_dir)).as_posix()

@@ -483,6 +483,14 @@ def test_stepper_reads_on_a_phone(browser, site_url, path: str) -> None:
         assert page.locator(".walkthrough-legend span").count() >= 5, "the legend is drawn once above the frames"
         page.locator(".walkthrough-next").tap()
         assert page.locator(".walkthrough-counter").inner_text().startswith("Step 2 of ")
+        # The operation whose rule runs is scrolled into the visible part of the (wider than the screen) frame.
+        page.wait_for_function("""() => {
+            const frame = document.querySelector('.walkthrough-frame:not([hidden])');
+            const image = frame.querySelector('img');
+            if (!image.dataset.activeX) return false;
+            const x = Number(image.dataset.activeX) * image.clientWidth;
+            return frame.scrollLeft <= x && x <= frame.scrollLeft + frame.clientWidth;
+        }""", timeout=5_000)
         frame = page.locator(".walkthrough-frame:not([hidden]) img")
         scale = frame.evaluate("image => image.getBoundingClientRect().width / image.naturalWidth")
         assert scale >= 0.7, f"the frame is shown at {scale:.2f} of its natural size: its text is too small"

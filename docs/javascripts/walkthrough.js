@@ -28,6 +28,7 @@ function setUpWalkthrough(container) {
   function show(index) {
     current = Math.max(0, Math.min(frames.length - 1, index));
     frames.forEach((frame, i) => { frame.hidden = i !== current; });
+    bringActiveIntoView(frames[current], container.dataset.highlight);
     slider.value = String(current);
     counter.textContent = `Step ${current + 1} of ${frames.length}`;
     previous.disabled = current === 0;
@@ -43,6 +44,22 @@ function setUpWalkthrough(container) {
     if (event.key === "ArrowRight") { show(current + 1); event.preventDefault(); }
   });
   show(0);
+}
+
+// On a phone a frame is wider than the screen and scrolls sideways (extra.css): scroll it so that the
+// operation whose rule runs (the node outlined in the highlight colour) is in the middle.
+async function bringActiveIntoView(frame, colour) {
+  const image = frame.querySelector("img");
+  if (!image || !colour) return;
+  if (!("activeX" in image.dataset)) {
+    const svg = new DOMParser().parseFromString(await (await fetch(image.src)).text(), "image/svg+xml");
+    const active = svg.querySelector(`g.node ellipse[stroke="${colour}"]`);
+    const width = svg.documentElement.viewBox.baseVal.width;
+    image.dataset.activeX = active && width ? String(active.cx.baseVal.value / width) : "";
+  }
+  if (image.dataset.activeX && frame.scrollWidth > frame.clientWidth) {
+    frame.scrollLeft = Number(image.dataset.activeX) * image.clientWidth - frame.clientWidth / 2;
+  }
 }
 
 document$.subscribe(({ body }) => {
