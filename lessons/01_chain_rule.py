@@ -129,7 +129,7 @@ ax.set_xlabel("step h")
 ax.set_ylabel(f"|estimate - f'({X0})|")
 ax.invert_xaxis()  # h shrinks from left to right, as in the table
 ax.set_title("Error: truncation (left, large h) vs rounding (right, small h)")
-ax.legend(loc="lower left")
+ax.legend(loc="upper right", fontsize="small")
 save_figure(fig, OUT, "finite-difference-error.png")
 
 # %%
