@@ -47,8 +47,9 @@ SEEDS = (0, 1, 2)
 VALIDATION_IMAGES = 5_000
 QUICK_TRAIN_IMAGES, QUICK_EPOCHS, FULL_EPOCHS = 5_000, 2, 3
 FULL_BATCH_IMAGES = 2_000 if QUICK else 5_000
-# The seconds column: one epoch of each setting timed this many times, the settings alternating in order.
-TIMING_REPEATS = 5 if QUICK else 3
+# The seconds column: one epoch of each setting (on at most TIMING_IMAGES images, scaled up to the run) timed
+# TIMING_REPEATS times, the settings alternating in order.
+TIMING_REPEATS, TIMING_IMAGES = 3, 5_000
 
 
 @dataclass
@@ -120,13 +121,12 @@ def init_network(init: str, seed: int, hidden: int = 128) -> dict[str, np.ndarra
 # %%
 @dataclass
 class Setting:
-    """One setting, trained once per seed; ``one_epoch`` trains it again (seed 0, one epoch) to time it."""
+    """One setting, trained once per seed; ``time_run`` trains it again briefly and returns the run's time."""
 
     label: str
     runs: list[Run]
-    one_epoch: Callable[[], Run]
-    epochs: int
-    seconds: list[float] = field(default_factory=list)  # timed repeats, each one epoch's time x epochs
+    time_run: Callable[[], float]
+    seconds: list[float] = field(default_factory=list)  # the timed repeats of time_run
 
     @property
     def accuracies(self) -> list[float]:
@@ -148,19 +148,27 @@ class Setting:
 def measure(label: str, data: Data, init: str = "he", hidden: int = 128, **train_options) -> Setting:
     """Train one setting once per seed (each seed: its own initial weights and batch order)."""
     runs = [train(init_network(init, seed, hidden), data, seed, **train_options) for seed in SEEDS]
-    def one_epoch() -> Run:
-        return train(init_network(init, 0, hidden), data, 0, **{**train_options, "epochs": 1})
-    return Setting(label, runs, one_epoch, train_options.get("epochs") or data.epochs)
+    # One epoch (seed 0) on at most TIMING_IMAGES images, scaled to the run's images and epochs (a step's cost
+    # does not depend on how many images there are; with a full batch, each step uses them all).
+    few = replace(data, train_x=data.train_x[:TIMING_IMAGES], train_y=data.train_y[:TIMING_IMAGES])
+    scale = len(data.train_y) / len(few.train_y) * (train_options.get("epochs") or data.epochs)
+    if train_options.get("batch_size", 64) is None:  # full batch: one step per epoch, on every image
+        few, scale = data, train_options.get("epochs") or data.epochs
+
+    def time_run() -> float:
+        return train(init_network(init, 0, hidden), few, 0, **{**train_options, "epochs": 1}).seconds * scale
+
+    return Setting(label, runs, time_run)
 
 
 def time_settings(settings: list[Setting]) -> None:
-    """Time one epoch of every setting TIMING_REPEATS times, alternating the order (forward, then backward...),
+    """Time every setting TIMING_REPEATS times, alternating the order (first to last, then last to first...),
     so that no setting always runs first, when caches are cold or another program starts. A setting timed
     already (the reference, shown in several sections) keeps its times."""
     todo = [s for s in settings if not s.seconds]
     for repeat in range(TIMING_REPEATS):
         for setting in todo if repeat % 2 == 0 else todo[::-1]:
-            setting.seconds.append(setting.one_epoch().seconds * setting.epochs)
+            setting.seconds.append(setting.time_run())
 
 
 def timing_spread(setting: Setting) -> float:
