@@ -118,3 +118,63 @@ def test_recording_removes_its_hooks():
     logits = model(Tensor(np.ones((2, 4), np.float32)))
     F.cross_entropy(logits, np.array([0, 1])).backward()
     assert set(health.gradient_norms(model)) == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+
+
+# --- train --health: the monitor in the training loop ----------------------------------------------------
+def monitored_run(engine: str, epochs: int = 2):
+    from tinygrad_edu.training.health_monitor import HealthMonitor
+    from tinygrad_edu.training.loop import TrainConfig, fit, make_engine
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((320, 784), dtype=np.float32), rng.integers(0, 10, 320)
+    config = TrainConfig(hidden=16, epochs=epochs, batch_size=32, optimizer="sgd", lr=0.1, schedule="constant",
+                         augment=0, engine=engine)
+    trained = make_engine(config)
+    initial = {name: array.copy() for name, array in trained.params.items()}
+    monitor = HealthMonitor(config.hidden, x[:50], steps_per_epoch=10, epochs=epochs)
+    history = fit(trained, config, x, y, x[:50], y[:50], progress=False, log=lambda line: None, monitor=monitor)
+    return initial, trained, monitor, history, x[:50]
+
+
+def test_monitor_records_the_grid_and_sgds_ratio_is_lr_times_norm_over_weight():
+    initial, trained, monitor, history, val_x = monitored_run("autodiff")
+    assert [r["step"] for r in monitor.records] == [1, 2, 5, 10, 20]
+    first = monitor.records[0]
+    for layer, array in (("fc1.weight", "W1"), ("fc2.weight", "W2")):
+        # plain SGD moves W by lr * dL/dW exactly, so the ratio is lr * ||dL/dW|| / ||W|| (float32 rounding)
+        expected = 0.1 * first["grad_norm"][layer] / np.linalg.norm(initial[array].astype(np.float64))
+        assert first["update_ratio"][layer] == pytest.approx(expected, rel=1e-4)
+    # the dead fraction recorded at the end is the one measured afresh on the final weights
+    model = nn.MLP(784, 16, 10)
+    model.load_manual_params(trained.params)
+    assert monitor.records[-1]["dead_fraction"] == health.dead_fraction(model, val_x)
+    assert history[-1]["dead_fraction relu"] == monitor.records[-1]["dead_fraction"]["relu"]
+    assert sum(row["health_seconds"] for row in history) == pytest.approx(monitor.seconds)
+
+
+def test_both_engines_give_the_same_health_records():
+    _, _, autodiff, _, _ = monitored_run("autodiff", epochs=1)
+    _, _, by_hand, _, _ = monitored_run("manual", epochs=1)
+    for a, m in zip(autodiff.records, by_hand.records, strict=True):
+        for layer in ("fc1.weight", "fc2.weight"):
+            assert a["grad_norm"][layer] == pytest.approx(m["grad_norm"][layer], rel=1e-4)
+            assert a["update_ratio"][layer] == pytest.approx(m["update_ratio"][layer], rel=1e-3)
+
+
+def test_train_health_command_writes_and_prints_every_output(mnist_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "train", "--health", "--data-dir", str(mnist_dir),
+                             "--hidden", "32", "--epochs", "1", "--train-subset", "3000", "--val-size", "500",
+                             "--no-progress", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for name in ("health-grad-norm.png", "health-update-ratio.png", "health-dead-units.png"):
+        assert (out / name).is_file() and str(out / name) in result.stdout
+    assert "gradient health: 5 measurements took" in result.stdout  # 2,500 images: 20 steps of 128
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [record["step"] for record in metrics["health"]] == [1, 2, 5, 10, 20]
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"grad_norm fc1.weight", "update_ratio fc2.weight", "dead_fraction relu", "health_seconds"} <= set(header)

@@ -37,6 +37,8 @@ import numpy as np
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
 from tinygrad_edu.training.blas import with_blas_threads
+from tinygrad_edu.training.health_monitor import OUTPUT_FILES as HEALTH_FILES
+from tinygrad_edu.training.health_monitor import HealthMonitor
 from tinygrad_edu.errors import TinygradEduError, UsageError
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD, Adam, Optimizer
@@ -61,7 +63,7 @@ class TrainingDivergedError(TinygradEduError, FloatingPointError):
 
 # What ``train --out DIR`` writes; DIR holds these and nothing else, replaced all together (see write_outputs).
 OUTPUT_FILES = ("model.npz", "metrics.json", "metrics.csv", "curves.png", "predictions.png", "confusion.png",
-                "weights.png")
+                "weights.png", *HEALTH_FILES)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class TrainConfig:
     engine: str = "autodiff"
     val_size: int = 5000
     train_subset: int | None = None  # train on the first N training images only (quick runs)
+    health: bool = False  # record gradient health (training/health_monitor.py) during the run
 
     def __post_init__(self) -> None:
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("engine", self.engine, ENGINES),
@@ -216,11 +219,16 @@ class TrainResult:
     test_predictions: np.ndarray
     params: dict[str, np.ndarray]
     paths: dict[str, Path] = field(default_factory=dict)
+    health: list[dict] = field(default_factory=list)  # HealthMonitor.records when config.health
 
 
 def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
-        val_y: np.ndarray, progress: bool = True, log: Callable[[str], None] = print) -> list[dict[str, float]]:
-    """Run ``config.epochs`` epochs of mini-batch training; return one metrics dict per epoch."""
+        val_y: np.ndarray, progress: bool = True, log: Callable[[str], None] = print,
+        monitor: HealthMonitor | None = None) -> list[dict[str, float]]:
+    """Run ``config.epochs`` epochs of mini-batch training; return one metrics dict per epoch.
+
+    ``monitor`` (``--health``) is called before and after each step and adds its last measurements to each
+    epoch's row."""
     from tqdm.auto import tqdm
 
     from tinygrad_edu.data import BatchIterator, random_shift
@@ -236,8 +244,11 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
                    disable=not progress, file=sys.stderr)
         for step_in_epoch, (x, y) in enumerate(bar, start=1):
             engine.optimizer.lr = learning_rate(config, step, total_steps)
+            x = random_shift(x, config.augment, augment_rng)
+            if monitor is not None:
+                monitor.before_step(step + 1, engine.params, x, y)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, not warned about
-                loss, right = engine.train_step(random_shift(x, config.augment, augment_rng), y)
+                loss, right = engine.train_step(x, y)
             step += 1
             if not math.isfinite(loss):
                 bar.close()
@@ -246,6 +257,8 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
                     f"(learning rate {engine.optimizer.lr:g}): training diverged. "
                     f"Try a smaller learning rate, for example --lr {config.lr / 10:g}."
                 )
+            if monitor is not None:
+                monitor.after_step(step, engine.params)
             loss_sum, correct, seen = loss_sum + loss * len(y), correct + right, seen + len(y)
             if step % 25 == 0:
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{100 * correct / seen:.2f}%", refresh=False)
@@ -254,7 +267,7 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
         val_loss, val_accuracy = loss_and_accuracy(predict_in_chunks(engine.logits, val_x), val_y)
         row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": engine.optimizer.lr,
-               "seconds": train_seconds}
+               "seconds": train_seconds, **(monitor.epoch_columns() if monitor is not None else {})}
         history.append(row)
         log(f"epoch {epoch:>2}/{config.epochs}  train loss {row['train_loss']:.4f}  "
             f"train acc {100 * row['train_accuracy']:.2f}%  val loss {val_loss:.4f}  "
@@ -324,8 +337,14 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
         f"batch {config.batch_size or 'full'}, {config.epochs} epochs, seed {config.seed}")
     kept = f" Nothing was written: {out} is as it was." if out is not None else ""
+    monitor = None
+    if config.health:
+        from tinygrad_edu.data import BatchIterator
+
+        steps_per_epoch = len(BatchIterator(train_x, train_y, config.batch_size))
+        monitor = HealthMonitor(config.hidden, val_x, steps_per_epoch, config.epochs)
     try:
-        history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
+        history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log, monitor)
     except TrainingDivergedError as error:
         raise TrainingDivergedError(f"{error}{kept}") from None
     broken = [name for name, array in engine.params.items() if not np.isfinite(array).all()]
@@ -339,7 +358,11 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     confusion = confusion_matrix(mnist.test_labels, predictions)
     per_class = (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist()
     result = TrainResult(config, history, test_accuracy, test_loss, per_class, confusion, predictions,
-                         engine.params)
+                         engine.params, health=monitor.records if monitor is not None else [])
+    if monitor is not None:
+        training_seconds = sum(row["seconds"] for row in history)
+        log(f"gradient health: {len(monitor.records)} measurements took {monitor.seconds:.2f} s, "
+            f"{100 * monitor.seconds / training_seconds:.1f}% of the {training_seconds:.1f} s of training")
     log(f"test accuracy: {100 * test_accuracy:.2f}%")
     if out is not None:
         result.paths = write_outputs(result, Path(out), mnist.test_images, mnist.test_labels, log)
@@ -397,6 +420,8 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
     summary = {"config": asdict(result.config), "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
                "per_class_accuracy": result.per_class_accuracy, "confusion_matrix": result.confusion.tolist(),
                "epochs": result.history}
+    if result.health:
+        summary["health"] = result.health
     paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, {k: v for k, v in summary.items()
                                                                             if k != "confusion_matrix"})}
     paths["metrics_json"] = out / "metrics.json"
@@ -417,6 +442,10 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
                                                       out / "predictions.png")
         paths["confusion"] = plots.plot_confusion_matrix(result.confusion, out / "confusion.png")
         paths["weights"] = plots.plot_first_layer_weights(result.params["W1"], out / "weights.png")
+        if result.health:
+            from tinygrad_edu.training.health_monitor import plot_health
+
+            paths.update(plot_health(result.health, out))
     except ImportError as exc:
         log(f"no plots: {exc}")
     return paths
