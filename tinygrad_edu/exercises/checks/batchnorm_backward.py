@@ -128,8 +128,9 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     else:
         verdict = diagnose("dx", chain.value["dx"], correct["dx"], batch=BATCH)
         whole = ItemResult.from_verdict("dx, your lines chained", verdict)
-        if not verdict.passed and any(not item.passed for item in items):
-            whole.diagnosis = "fix the lines above first: dx is computed from them"
+        wrong = [item.item for item in items if not item.passed]
+        if not verdict.passed and wrong:
+            whole.diagnosis = f"because of {', '.join(wrong)}: fix {'that line' if len(wrong) == 1 else 'those lines'} first"
     notes = [f"checked on a batch of {BATCH} rows and {FEATURES} features, float64; each line is fed the correct "
              "gradients from above, and the whole chain's dx is compared with autodiff through nn.BatchNorm1d"]
     return Report("batchnorm-backward", where, [*items, whole], notes)
