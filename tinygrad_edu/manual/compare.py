@@ -29,7 +29,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,6 @@ import numpy as np
 from tinygrad_edu.manual import network as manual
 from tinygrad_edu.manual.autodiff import autodiff_gradients
 from tinygrad_edu.manual.mistakes import Bug, get_bug, student_backward
-from tinygrad_edu.errors import TinygradEduError
 
 # Pass/fail thresholds per dtype: manual vs autodiff, and each of them vs finite differences.
 # float64 agrees to rounding (~1e-16); float32 rounding (eps 1.2e-7) grows with the sums in the matmuls.
