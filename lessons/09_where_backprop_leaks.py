@@ -54,13 +54,11 @@ record_numbers(OUT, deep_steps=f"{DEEP_STEPS:,}", depth=str(DEPTH), width=str(WI
 
 # %%
 # --8<-- [start:deep]
-def deep_network(activation: type[nn.Module], init: str, scale: float = 1.0, batch_norm: bool = False,
-                 seed: int = 0) -> nn.Sequential:
-    """784 -> 9 hidden layers of WIDTH -> 10: DEPTH linear layers, an activation after each but the last.
-
-    ``scale`` multiplies every initial weight (2: a too-large initialisation); ``batch_norm`` puts a
-    BatchNorm1d between each linear layer and its activation.
-    """
+def deep_network(activation: type[nn.Module], init: str, scale: float = 1.0,
+                 batch_norm: bool = False, seed: int = 0) -> nn.Sequential:
+    """784 -> 9 hidden layers of WIDTH -> 10: DEPTH linear layers, each but
+    the last followed by the activation (by BatchNorm1d, then the activation,
+    if batch_norm). ``scale`` multiplies every initial weight."""
     rng = np.random.default_rng(seed)
     sizes = [784] + [WIDTH] * (DEPTH - 1) + [10]
     layers: list[nn.Module] = []
@@ -69,12 +67,15 @@ def deep_network(activation: type[nn.Module], init: str, scale: float = 1.0, bat
         linear.weight.data *= scale
         layers.append(linear)
         if fan_out != 10:
-            layers += [nn.BatchNorm1d(fan_out), activation()] if batch_norm else [activation()]
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(fan_out))
+            layers.append(activation())
     return nn.Sequential(*layers)
 
 
-def layer_gradient_norms(model: nn.Module, x: np.ndarray, y: np.ndarray) -> list[float]:
-    """||dL/dW|| of each linear layer, first to last, for the loss on (x, y)."""
+def layer_gradient_norms(model: nn.Module, x: np.ndarray,
+                         y: np.ndarray) -> list[float]:
+    """||dL/dW|| of each linear layer, first to last, for the loss on x, y."""
     model.zero_grad()
     F.cross_entropy(model(Tensor(x)), y).backward()
     norms = health.gradient_norms(model)
@@ -83,11 +84,11 @@ def layer_gradient_norms(model: nn.Module, x: np.ndarray, y: np.ndarray) -> list
 
 
 # --8<-- [start:train_deep]
-def train_deep(model: nn.Module, steps: int, lr: float = 0.01, max_norm: float | None = None) -> dict:
-    """SGD with momentum 0.9 on batches of 64; clip the gradients' total norm to ``max_norm`` if given.
-
-    Stops early if the loss becomes NaN or infinite. Returns the losses and the total norms before clipping.
-    """
+def train_deep(model: nn.Module, steps: int, lr: float = 0.01,
+               max_norm: float | None = None) -> dict:
+    """SGD with momentum 0.9 on batches of 64; clip the gradients' total
+    norm to max_norm if given. Stops early if the loss is NaN or infinite.
+    Returns the losses, and the total norms before clipping."""
     optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)
     losses, norms = [], []
     for x, y in BatchIterator(train_x, train_y, 64, seed=0):
@@ -95,7 +96,8 @@ def train_deep(model: nn.Module, steps: int, lr: float = 0.01, max_norm: float |
         loss = F.cross_entropy(model(Tensor(x)), y)
         loss.backward()
         if max_norm is not None:
-            norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+            total = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            norms.append(total)
         optimizer.step()
         losses.append(float(loss.data))
         if len(losses) == steps or not np.isfinite(losses[-1]):
@@ -116,7 +118,7 @@ def accuracy(model: nn.Module) -> float:
 # ## 1. Vanishing gradients
 
 # %%
-heading(f"1. Vanishing: {DEPTH} layers, gradient norm per layer at initialisation and after {DEEP_STEPS} steps")
+heading(f"1. Vanishing: the gradient norm of each of {DEPTH} layers")
 nets = {"sigmoid, Xavier": deep_network(nn.Sigmoid, "xavier"),
         "ReLU, He": deep_network(nn.ReLU, "he"),
         "sigmoid + batch norm": deep_network(nn.Sigmoid, "xavier", batch_norm=True)}
@@ -125,16 +127,15 @@ at_init = {label: layer_gradient_norms(model, probe_x, probe_y) for label, model
 with health.recording_activations(nets["sigmoid, Xavier"]) as outputs:
     nets["sigmoid, Xavier"](Tensor(probe_x))
 slopes = [float((s * (1 - s)).mean()) for s in (outputs[name][0] for name in outputs)]
-print(f"mean sigmoid derivative per hidden layer at initialisation: {', '.join(f'{d:.3f}' for d in slopes)}")
+print(f"mean sigmoid derivative per hidden layer:\n  {', '.join(f'{d:.3f}' for d in slopes)}")
 print(f"their product over the {len(slopes)} hidden layers: {np.prod(slopes):.1e}")
 runs = {label: train_deep(model, DEEP_STEPS) for label, model in nets.items()}
 after = {label: layer_gradient_norms(model, probe_x, probe_y) for label, model in nets.items()}
-print(format_table(["network", "layer 1", "layer 5", f"layer {DEPTH}", "layer 1 / last (init)",
-                    "layer 1 / last (trained)", "final loss", "val accuracy"],
-                   [[label, at_init[label][0], at_init[label][4], at_init[label][-1],
-                     at_init[label][0] / at_init[label][-1], after[label][0] / after[label][-1],
-                     f"{np.mean(runs[label]['losses'][-20:]):.3f}", f"{accuracy(nets[label]):.1%}"]
-                    for label in nets]))
+print("||dL/dW|| at initialisation; its ratio layer 1 / last, at init and trained:")
+print(format_table(["network", "layer 1", f"layer {DEPTH}", "ratio", "trained", "loss", "val acc"],
+                   [[label, at_init[label][0], at_init[label][-1], at_init[label][0] / at_init[label][-1],
+                     after[label][0] / after[label][-1], f"{np.mean(runs[label]['losses'][-20:]):.3f}",
+                     f"{accuracy(nets[label]):.1%}"] for label in nets], float_format=".1e"))
 ratio = {label: at_init[label][0] / at_init[label][-1] for label in nets}
 record_numbers(OUT, sigmoid_ratio=f"{ratio['sigmoid, Xavier']:.1e}", relu_ratio=f"{ratio['ReLU, He']:.2f}",
                bn_ratio=f"{ratio['sigmoid + batch norm']:.2f}",
@@ -171,7 +172,7 @@ for model in (nets["ReLU, He"], deep_network(nn.ReLU, "he"), too_large):
         model(Tensor(probe_x))
     growth.append([float(np.sqrt(np.mean(out[0] ** 2))) for out in outputs.values()])
 growth = np.array(growth[2]) / np.array(growth[1])  # both at initialisation (nets["ReLU, He"] is trained now)
-print(f"activations, 2 x He over He, hidden layer 1 to {len(growth)}: {', '.join(f'{g:.0f}' for g in growth)}")
+print(f"activations, 2 x He over He, layer 1 to {len(growth)}: {', '.join(f'{g:.0f}' for g in growth)}")
 with np.errstate(all="ignore"):  # the unclipped run overflows: that is what we are measuring
     unclipped = train_deep(too_large, DEEP_STEPS)
 MAX_NORM = 5.0
@@ -179,10 +180,10 @@ clipped = train_deep(deep_network(nn.ReLU, "he", scale=2.0), DEEP_STEPS, max_nor
 times_clipped = sum(norm > MAX_NORM for norm in clipped["norms"])
 print(format_table(["layer", "He", "2 x He", "ratio"],
                    [[layer, he, big, f"{big / he:.0f}"] for layer, he, big in zip(layers, at_init["ReLU, He"], exploding)]))
-print(f"without clipping the loss went {', '.join(f'{loss:.3g}' for loss in unclipped['losses'][:4])}: "
-      f"not a number after {len(unclipped['losses'])} steps")
-print(f"clipped to a total norm of {MAX_NORM:g}: {times_clipped} of {len(clipped['norms'])} steps were clipped "
-      f"(largest norm {max(clipped['norms']):.3g}); final loss {np.mean(clipped['losses'][-20:]):.3f}")
+print(f"without clipping the loss went {', '.join(f'{loss:.3g}' for loss in unclipped['losses'][:4])}:")
+print(f"  not a number after {len(unclipped['losses'])} steps")
+print(f"clipped to a total norm of {MAX_NORM:g}: {times_clipped} of {len(clipped['norms'])} steps were clipped")
+print(f"  (largest norm {max(clipped['norms']):.3g}); final loss {np.mean(clipped['losses'][-20:]):.3f}")
 record_numbers(OUT, growth_first=f"{growth[0]:.0f}", growth_last=f"{growth[-1]:.0f}",
                exploding_first=f"{exploding[0] / at_init['ReLU, He'][0]:.0f}",
                exploding_last=f"{exploding[-1] / at_init['ReLU, He'][-1]:.0f}",
@@ -211,21 +212,24 @@ save_figure(fig, OUT, "exploding.png")
 # %%
 # --8<-- [start:monitor]
 images = 5_000 if QUICK else len(train_y)
-LEARNING_RATES = {"lr 5e-4 (10x smaller)": 5e-4, "lr 5e-3 (the default)": 5e-3, "lr 5e-2 (10x larger)": 5e-2}
+x, y = train_x[:images], train_y[:images]
+LEARNING_RATES = {"lr 5e-4 (10x smaller)": 5e-4, "lr 5e-3 (the default)": 5e-3,
+                  "lr 5e-2 (10x larger)": 5e-2}
 trained, monitors = {}, {}
 for label, lr in LEARNING_RATES.items():
-    config = TrainConfig(epochs=2, lr=lr)  # Adam, cosine schedule, batches of 128: train's defaults
+    config = TrainConfig(epochs=2, lr=lr)  # train's defaults: Adam, cosine...
     engine = make_engine(config)
-    steps_per_epoch = len(BatchIterator(train_x[:images], train_y[:images], config.batch_size))
-    monitors[label] = HealthMonitor(config.hidden, val_x, steps_per_epoch, config.epochs)
-    fit(engine, config, train_x[:images], train_y[:images], val_x, val_y, progress=False,
+    steps_per_epoch = len(BatchIterator(x, y, config.batch_size))
+    monitors[label] = HealthMonitor(config.hidden, val_x, steps_per_epoch,
+                                    config.epochs)
+    fit(engine, config, x, y, val_x, val_y, progress=False,
         log=lambda line: None, monitor=monitors[label])
     trained[label] = nn.MLP()
     trained[label].load_manual_params(engine.params)
 # --8<-- [end:monitor]
 
 # %%
-heading(f"3. Dead ReLUs: hidden units of 784-128-10 that never fire on {len(val_y):,} validation images")
+heading(f"3. Dead ReLUs: units that never fire on {len(val_y):,} validation images")
 dead = {label: health.dead_units(model, val_x)["relu"] for label, model in trained.items()}
 print(format_table(["run", "dead units (of 128)", "val accuracy"],
                    [[label, int(dead[label].sum()),
@@ -249,7 +253,7 @@ fig.suptitle(f"incoming weights of the 128 hidden units, {large}: the {int(dead[
 save_figure(fig, OUT, "dead-units.png")
 
 # %%
-heading("4. The update-to-data ratio ||step|| / ||W|| of W1, over training")
+heading("4. The update-to-data ratio ||step|| / ||W|| of W1")
 fig, ax = new_figure(width=7.5, height=4.2)
 for label, monitor in monitors.items():
     steps = [record["step"] for record in monitor.records]
@@ -263,7 +267,7 @@ ax.legend(fontsize="x-small")
 save_figure(fig, OUT, "update-ratio.png")
 ratios = {label: {record["step"]: record["update_ratio"]["fc1.weight"] for record in monitor.records}
           for label, monitor in monitors.items()}
-print(format_table(["run", "step 1", "step 10", f"step {steps_per_epoch} (epoch 1)", f"step {2 * steps_per_epoch} (last)"],
+print(format_table(["run", "step 1", "step 10", f"step {steps_per_epoch}", f"step {2 * steps_per_epoch} (last)"],
                    [[label, r[1], r[10], r[steps_per_epoch], r[2 * steps_per_epoch]] for label, r in ratios.items()],
                    float_format=".1e"))
 record_numbers(OUT, ratio_small=f"{ratios[small][1]:.1e}", ratio_default=f"{ratios[default][1]:.1e}",
@@ -281,18 +285,20 @@ model = trained[default]
 
 
 # --8<-- [start:saliency]
-def gradients_seen(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> tuple[Tensor, Tensor]:
-    """The logits and the images as tensors, after backward: their .grad are dL/dlogits and dL/dX."""
+def gradients_seen(model: nn.Module, images: np.ndarray,
+                   labels: np.ndarray) -> tuple[Tensor, Tensor]:
+    """The logits and the images as tensors, after backward: their .grad
+    are dL/dlogits = (P - Y) / N and dL/dX (which pixels matter most)."""
     x = Tensor(images, requires_grad=True)
-    logits = model(x).retain_grad()  # an intermediate result: ask backward to keep its gradient
+    logits = model(x).retain_grad()  # keep an intermediate result's .grad
     F.cross_entropy(logits, labels).backward()
-    return logits, x  # logits.grad = (P - Y) / N; x.grad: which pixels would change the loss most
+    return logits, x
 # --8<-- [end:saliency]
 
 
 logits, _ = gradients_seen(model, val_x[:32], val_y[:32])
-print(f"rows of dL/dlogits sum to {np.abs(logits.grad.sum(axis=1)).max():.1e} at most; "
-      f"the largest entry is {np.abs(logits.grad).max():.3f} (1/N = {1 / 32:.3f})")
+print(f"rows of dL/dlogits sum to {np.abs(logits.grad.sum(axis=1)).max():.1e} at most")
+print(f"the largest entry is {np.abs(logits.grad).max():.3f} (1/N = {1 / 32:.3f})")
 
 fig, ax = new_figure(width=4.5, height=6.0)
 limit = np.abs(logits.grad).max()
