@@ -137,12 +137,19 @@ print(format_table(["network", "layer 1", f"layer {DEPTH}", "ratio", "trained", 
                      after[label][0] / after[label][-1], f"{np.mean(runs[label]['losses'][-20:]):.3f}",
                      f"{accuracy(nets[label]):.1%}"] for label in nets], float_format=".1e"))
 ratio = {label: at_init[label][0] / at_init[label][-1] for label in nets}
+# Saturated: the sigmoid's slope below 5% of its peak (health.SATURATION), averaged over the 9 layers.
+saturated = {label: np.mean(list(health.saturated_fraction(nets[label], probe_x).values()))
+             for label in ("sigmoid, Xavier", "sigmoid + batch norm")}
+print(f"saturated sigmoid outputs after training: {saturated['sigmoid, Xavier']:.1%} without batch norm, "
+      f"{saturated['sigmoid + batch norm']:.1%} with")
 record_numbers(OUT, sigmoid_ratio=f"{ratio['sigmoid, Xavier']:.1e}", relu_ratio=f"{ratio['ReLU, He']:.2f}",
                bn_ratio=f"{ratio['sigmoid + batch norm']:.2f}",
                sigmoid_trained_ratio=f"{after['sigmoid, Xavier'][0] / after['sigmoid, Xavier'][-1]:.1e}",
                sigmoid_slope_max=f"{max(slopes):.3f}", sigmoid_slope_min=f"{min(slopes):.3f}",
                slope_product=f"{np.prod(slopes):.1e}", hidden_layers=str(len(slopes)),
                sigmoid_accuracy=f"{accuracy(nets['sigmoid, Xavier']):.1%}",
+               sigmoid_saturated=f"{saturated['sigmoid, Xavier']:.1%}",
+               bn_saturated=f"{saturated['sigmoid + batch norm']:.1%}",
                relu_accuracy=f"{accuracy(nets['ReLU, He']):.1%}",
                bn_accuracy=f"{accuracy(nets['sigmoid + batch norm']):.1%}")
 
@@ -236,7 +243,10 @@ print(format_table(["run", "dead units (of 128)", "val accuracy"],
                      f"{np.mean(model(Tensor(val_x)).data.argmax(axis=1) == val_y):.1%}"]
                     for label, model in trained.items()]))
 small, default, large = LEARNING_RATES
+dead_after_first_step = round(128 * monitors[large].records[0]["dead_fraction"]["relu"])
+print(f"{large}: {dead_after_first_step} units dead after the first step")
 record_numbers(OUT, images=f"{images:,}", dead_small=str(int(dead[small].sum())),
+               dead_after_first_step=str(dead_after_first_step),
                dead_default=str(int(dead[default].sum())), dead_large=str(int(dead[large].sum())))
 
 fig, axes = new_figure(8, 16, width=10.0, height=5.6)

@@ -43,7 +43,8 @@ def gradient_norms(model: Module) -> dict[str, float]:
     """The L2 norm of each parameter's ``.grad`` (call after ``loss.backward()``), by parameter name.
 
     >>> from tinygrad_edu.nn import Linear
-    >>> layer = Linear(2, 1, dtype=np.float64); layer.weight.grad = np.array([[3.0], [4.0]])
+    >>> layer = Linear(2, 1, dtype=np.float64)
+    >>> layer.weight.grad = np.array([[3.0], [4.0]])
     >>> layer.bias.grad = np.zeros(1)
     >>> gradient_norms(layer)
     {'weight': 5.0, 'bias': 0.0}
@@ -74,8 +75,10 @@ def update_ratios(before: dict[str, np.ndarray], model: Module) -> dict[str, flo
     (a bias at initialisation) has no scale to compare with: its ratio is ``inf`` if it moved, else 0.
 
     >>> from tinygrad_edu.nn import Linear
-    >>> layer = Linear(2, 1, dtype=np.float64); layer.weight.data[:] = [[3.0], [4.0]]
-    >>> before = snapshot(layer); layer.weight.data[:] = [[3.0], [4.05]]
+    >>> layer = Linear(2, 1, dtype=np.float64)
+    >>> layer.weight.data[:] = [[3.0], [4.0]]
+    >>> before = snapshot(layer)
+    >>> layer.weight.data[:] = [[3.0], [4.05]]
     >>> round(update_ratios(before, layer)["weight"], 6)
     0.01
     """
