@@ -95,7 +95,8 @@ class HealthMonitor:
         """The last record as flat columns (``grad_norm fc1.weight``...) and the seconds spent measuring since the
         previous call (``health_seconds``, part of the epoch's ``seconds``), for the epoch's row of metrics.csv."""
         last = self.records[-1] if self.records else {}
-        columns = {f"{quantity} {name}": value for quantity in QUANTITIES for name, value in last.get(quantity, {}).items()}
+        columns = {f"{quantity} {name}": value
+                   for quantity in QUANTITIES for name, value in last.get(quantity, {}).items()}
         columns["health_seconds"] = self.seconds - self._seconds_reported
         self._seconds_reported = self.seconds
         return columns

@@ -422,8 +422,8 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
                "epochs": result.history}
     if result.health:
         summary["health"] = result.health
-    paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, {k: v for k, v in summary.items()
-                                                                            if k != "confusion_matrix"})}
+    metadata = {k: v for k, v in summary.items() if k not in ("confusion_matrix", "health")}
+    paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, metadata)}
     paths["metrics_json"] = out / "metrics.json"
     with atomic_write(paths["metrics_json"]) as f:
         f.write((json.dumps(summary, indent=2) + "\n").encode())

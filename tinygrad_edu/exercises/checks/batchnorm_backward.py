@@ -83,7 +83,8 @@ def mistakes(name: str, cache: dict[str, Any], correct: dict[str, np.ndarray], d
         "dvar": [Mistake("forgot-the-half", "d (var + eps)^(-1/2) / dvar = -1/2 (var + eps)^(-3/2): the 1/2 is missing",
                          lambda: -(dxhat * xc).sum(axis=0) / std**3),
                  Mistake("std-not-var", "that is the derivative with respect to std (-xc / std^2), not var; "
-                         "std = sqrt(var + eps) adds a factor 1 / (2 std)", lambda: -(dxhat * xc).sum(axis=0) / std**2)],
+                         "std = sqrt(var + eps) adds a factor 1 / (2 std)",
+                         lambda: -(dxhat * xc).sum(axis=0) / std**2)],
         "dmean": [Mistake("dmean-forgot-std", "xhat = xc / std, so each row adds -dxhat / std, not -dxhat",
                           lambda: -dxhat.sum(axis=0))],
         "dxhat": [Mistake("dxhat-forgot-gamma", "out = gamma * xhat + beta: dxhat = dout * gamma", lambda: dout)],
@@ -130,7 +131,8 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
         whole = ItemResult.from_verdict("dx, your lines chained", verdict)
         wrong = [item.item for item in items if not item.passed]
         if not verdict.passed and wrong:
-            whole.diagnosis = f"because of {', '.join(wrong)}: fix {'that line' if len(wrong) == 1 else 'those lines'} first"
+            which = "that line" if len(wrong) == 1 else "those lines"
+            whole.diagnosis = f"because of {', '.join(wrong)}: fix {which} first"
     notes = [f"checked on a batch of {BATCH} rows and {FEATURES} features, float64; each line is fed the correct "
              "gradients from above, and the whole chain's dx is compared with autodiff through nn.BatchNorm1d"]
     return Report("batchnorm-backward", where, [*items, whole], notes)
