@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -364,11 +365,14 @@ def test_start_never_overwrites_without_force(tmp_path, capsys):
     assert path.read_text() == get("engine").stub()
 
 
-def test_list_shows_status_per_exercise(tmp_path, capsys):
+def test_list_shows_status_per_exercise_from_the_last_check(tmp_path, capsys):
     write(tmp_path, "local-derivatives", get("local-derivatives").solution())
     main(["exercise", "start", "tensor-ops", "--dir", str(tmp_path)])
     text = replace_line(get("optimizers").solution(), "m_hat = ", "m_hat = m")
     write(tmp_path, "optimizers", text)
+    main(["exercise", "start", "engine", "--dir", str(tmp_path)])
+    for name in ("local-derivatives", "tensor-ops", "optimizers"):
+        main(["exercise", "check", name, "--dir", str(tmp_path)])
     capsys.readouterr()
     assert main(["exercise", "list", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -376,6 +380,38 @@ def test_list_shows_status_per_exercise(tmp_path, capsys):
         assert name in out
     assert "-> done" in out and "-> not started" in out and "-> 0 of 7 items passing" in out
     assert "-> 1 of 2 items passing" in out
+    assert "-> started, not checked yet (tinygrad-edu exercise check engine" in out  # never run by list
+    (tmp_path / get("local-derivatives").filename).write_text(get("local-derivatives").solution() + "\n# more\n")
+    main(["exercise", "list", "--dir", str(tmp_path)])
+    assert "-> changed since the last check (done then)" in capsys.readouterr().out
+
+
+def test_list_never_runs_student_code(tmp_path, capsys):
+    """A file that exits (or loops, or deletes things) at import cannot cut the listing short: list reads no code."""
+    write(tmp_path, "engine", "import sys\nsys.exit(0)\n")
+    write(tmp_path, "optimizers", "raise SystemExit('stop')\n")
+    assert main(["exercise", "list", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in EXERCISES) and out.rstrip().endswith("tinygrad-edu exercise start NAME")
+    assert out.count("started, not checked yet") == 2
+
+
+def test_a_damaged_saved_result_reads_as_not_checked(tmp_path, capsys):
+    write(tmp_path, "engine", get("engine").solution())
+    main(["exercise", "check", "engine", "--dir", str(tmp_path)])
+    saved = tmp_path / ".tinygrad_edu" / "engine.json"
+    assert json.loads(saved.read_text())["passed"] is True
+    saved.write_text('{"passed": "yes"')
+    capsys.readouterr()
+    main(["exercise", "list", "--dir", str(tmp_path)])
+    assert "started, not checked yet (tinygrad-edu exercise check engine" in capsys.readouterr().out
+
+
+def test_a_file_with_a_byte_order_mark_loads_as_python_runs_it(tmp_path, capsys):
+    # Windows editors may save UTF-8 with a byte-order mark; Python runs such a file, so the checker must load it.
+    (tmp_path / get("engine").filename).write_bytes(b"\xef\xbb\xbf" + get("engine").solution().encode("utf-8"))
+    assert main(["exercise", "check", "engine", "--dir", str(tmp_path)]) == 0
+    assert "SyntaxError" not in capsys.readouterr().err
 
 
 def test_bad_usage_exits_2(tmp_path, capsys):

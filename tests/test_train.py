@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinygrad_edu.training.loop import ConfigError, TrainConfig, confusion_matrix, fit, make_engine, train
+from tinygrad_edu.training.loop import OUTPUT_FILES, ConfigError, TrainConfig, confusion_matrix, fit, make_engine, train
 
 
 def synthetic(n: int = 1600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -132,6 +132,24 @@ def test_train_evaluate_predict_commands(mnist_dir, tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     assert "true label: 7" in predicted.stdout  # the first MNIST test image is a 7
     assert "@@" in predicted.stdout  # the digit drawn in text
+
+
+def test_train_command_with_a_test_set_smaller_than_the_digit_grid(tmp_path):
+    """Kaggle's CSV layout with 7 test rows (the grid holds 40): the run ends with every output, 7 digits shown."""
+    from tinygrad_edu.data import write_digits_csv
+    from tests.test_plots import png_size
+
+    rng = np.random.default_rng(0)
+    for name, n in (("mnist_train.csv", 300), ("mnist_test.csv", 7)):
+        write_digits_csv(tmp_path / name, rng.integers(0, 256, (n, 784), dtype=np.uint8), rng.integers(0, 10, n))
+    out = tmp_path / "run"
+    result = run_cli("train", "--data-dir", str(tmp_path), "--hidden", "8", "--epochs", "1", "--val-size", "50",
+                     "--no-progress", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    width, height = png_size(out / "predictions.png")
+    assert 7 * 28 * 3 < width < 7 * 28 * 5 + 100 and height < 2 * 28 * 5  # one row of 7 digits
+    assert len(json.loads((out / "metrics.json").read_text())["per_class_accuracy"]) == 10
 
 
 def test_train_command_without_data_says_what_to_do(tmp_path):

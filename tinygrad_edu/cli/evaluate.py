@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.support.options import input_folder
+from tinygrad_edu.support.options import file_path, input_folder
 from tinygrad_edu.training.loop import confusion_matrix, loss_and_accuracy, predict_in_chunks
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint`` and ``--data-dir``, shared by ``evaluate`` and ``predict``."""
-    parser.add_argument("--checkpoint", required=True, type=Path, metavar="FILE",
+    parser.add_argument("--checkpoint", required=True, type=file_path, metavar="FILE",
                         help="a model.npz written by `tinygrad-edu train`")
     parser.add_argument("--data-dir", type=input_folder, default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
 

@@ -15,8 +15,9 @@ takes is measured and reported against the training time.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,12 @@ from tinygrad_edu.nn import MLP
 from tinygrad_edu.tensor import Tensor
 from tinygrad_edu.training import health
 
-QUANTITIES = {  # recorded quantity -> (name of its plot in the paths, file name, y-axis label, log scale)
-    "grad_norm": ("grad_norms", "health-grad-norm.png", "gradient norm ||dL/dW||", True),
-    "update_ratio": ("update_ratio", "health-update-ratio.png", "update-to-data ratio ||step|| / ||W||", True),
-    "dead_fraction": ("dead_units", "health-dead-units.png", "dead ReLU units (% of the layer, validation set)", False),
+QUANTITIES = {  # recorded quantity -> (its plot's name, y-axis label, log scale)
+    "grad_norm": ("health-grad-norm", "gradient norm ||dL/dW||", True),
+    "update_ratio": ("health-update-ratio", "update-to-data ratio ||step|| / ||W||", True),
+    "dead_fraction": ("health-dead-units", "dead ReLU units (% of the layer, validation set)", False),
 }
-OUTPUT_FILES = tuple(filename for _, filename, _, _ in QUANTITIES.values())
+OUTPUT_FILES = tuple(f"{name}.png" for name, _, _ in QUANTITIES.values())
 
 
 def recording_steps(steps_per_epoch: int, epochs: int) -> list[int]:
@@ -102,26 +103,31 @@ class HealthMonitor:
         return columns
 
 
-def plot_health(records: Sequence[dict], out: str | Path) -> dict[str, Path]:
-    """One PNG per quantity in ``out`` (:data:`QUANTITIES`), one line per layer against the step; returns the paths."""
-    from tinygrad_edu.training.plots import _figure, _save
+def health_figures(records: Sequence[dict]) -> dict[str, Callable[[Path], Path]]:
+    """``{plot name: draw(path)}`` for each quantity the records hold (none for no records), as ``train`` draws
+    its figures: ``health-grad-norm``, ``health-update-ratio``, ``health-dead-units``."""
+    recorded = [quantity for quantity in QUANTITIES if records and records[0].get(quantity)]
+    return {QUANTITIES[quantity][0]: functools.partial(plot_health, records, quantity) for quantity in recorded}
 
+
+def plot_health(records: Sequence[dict], quantity: str, path: str | Path) -> Path:
+    """One quantity of :data:`QUANTITIES` against the step (log scale), one line per layer, saved as ``path``."""
+    from tinygrad_edu.training.plots import _figure, _plain_log_labels, _save
+
+    _, label, log = QUANTITIES[quantity]
     steps = [record["step"] for record in records]
-    paths = {}
-    for quantity, (key, filename, label, log) in QUANTITIES.items():
-        names = list(records[0].get(quantity, {})) if records else []
-        if not names:
-            continue
-        figure = _figure(7, 3.8)
-        ax = figure.subplots()
-        scale = 1 if log else 100
-        for name in names:
-            ax.plot(steps, [scale * record[quantity][name] for record in records], "o-", markersize=3, label=name)
-        if quantity == "update_ratio":
-            ax.axhline(1e-3, color="gray", linestyle="--", linewidth=1, label="1e-3 (rule of thumb)")
-        ax.set(xscale="log", xlabel="training step (log scale)", ylabel=label, yscale="log" if log else "linear",
-               title=f"{label.split(' (')[0].split(' ||')[0]} per layer during training")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize="small")
-        paths[key] = _save(figure, Path(out) / filename)
-    return paths
+    figure = _figure(7, 3.8)
+    ax = figure.subplots(gridspec_kw=dict(left=0.12, right=0.98, bottom=0.14, top=0.92))  # no layout engine: fast
+    scale = 1 if log else 100  # fractions shown as percentages
+    for name in records[0][quantity]:
+        ax.plot(steps, [scale * record[quantity][name] for record in records], "o-", markersize=3, label=name)
+    if quantity == "update_ratio":
+        ax.axhline(1e-3, color="gray", linestyle="--", linewidth=1, label="1e-3 (rule of thumb)")
+    ax.set(xscale="log", xlabel="training step (log scale)", ylabel=label, yscale="log" if log else "linear",
+           title=f"{label.split(' (')[0].split(' ||')[0]} per layer during training")
+    _plain_log_labels(ax.xaxis)
+    if log:
+        _plain_log_labels(ax.yaxis)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    return _save(figure, path)
