@@ -90,18 +90,20 @@ def train_deep(model: nn.Module, steps: int, lr: float = 0.01,
     norm to max_norm if given. Stops early if the loss is NaN or infinite.
     Returns the losses, and the total norms before clipping."""
     optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)
+    batches = BatchIterator(train_x, train_y, 64, seed=0)
     losses, norms = [], []
-    for x, y in BatchIterator(train_x, train_y, 64, seed=0):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(Tensor(x)), y)
-        loss.backward()
-        if max_norm is not None:
-            total = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            norms.append(total)
-        optimizer.step()
-        losses.append(float(loss.data))
-        if len(losses) == steps or not np.isfinite(losses[-1]):
-            break
+    while len(losses) < steps:  # as many epochs as it takes
+        for x, y in batches:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(Tensor(x)), y)
+            loss.backward()
+            if max_norm is not None:
+                total = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+                norms.append(total)
+            optimizer.step()
+            losses.append(float(loss.data))
+            if len(losses) == steps or not np.isfinite(losses[-1]):
+                return {"losses": losses, "norms": norms}
     return {"losses": losses, "norms": norms}
 # --8<-- [end:train_deep]
 
