@@ -6,6 +6,8 @@
 2. Every lesson runs in quick mode, as a student would run it; what it prints and the figures it saves land in
    ``docs/generated/lesson-NN/``, which the pages show. A lesson runs again only when it or the package
    changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
+   What ``tinygrad-edu exercise check`` prints for a few wrong submissions lands in
+   ``docs/generated/exercises/`` (:data:`EXERCISE_EXAMPLES`), which the Exercises page includes.
 3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
    frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider),
    and ``[[lesson-NN:name]]`` becomes a number the lesson recorded in its run (``numbers.json``).
@@ -178,6 +180,54 @@ def generate_lesson_outputs() -> None:
         log.info("Ran the lessons %s in quick mode for the site's figures", ", ".join(ran))
 
 
+# --- 2b. What the exercise checker prints ------------------------------------------------------------------
+
+# Wrong submissions shown on the Exercises page: (exercise, a line of its solution, the student's line instead).
+EXERCISE_EXAMPLES = {
+    "network-backprop-forgot-1-over-n": ("network-backprop", "dZ2 = (P - Y) / N", "dZ2 = P - Y"),
+    "network-backprop-z1-for-a1": ("network-backprop", "dW2 = A1.T @ dZ2", "dW2 = Z1.T @ dZ2"),
+}
+EXERCISE_OUTPUTS = GENERATED / "exercises"
+
+
+def exercise_output(exercise: str, line: str, instead: str) -> str:
+    """What ``tinygrad-edu exercise check`` prints for the solution of ``exercise`` with ``line`` written as
+    ``instead``, run as a student runs it (an ``exercises/`` folder in an empty working folder)."""
+    from tinygrad_edu.exercises import get
+
+    solution = get(exercise).solution().splitlines()
+    found = [i for i, text in enumerate(solution) if text.strip().startswith(line)]
+    if not found:
+        raise PluginError(f"docs/hooks.py: no line {line!r} in the solution of {exercise}")
+    text = solution[found[0]]
+    solution[found[0]] = text[: len(text) - len(text.lstrip())] + instead  # the student's line, no comment
+    wrong = "\n".join(solution)
+    with tempfile.TemporaryDirectory(prefix="tinygrad-edu-docs-") as workdir:
+        folder = Path(workdir) / "exercises"
+        folder.mkdir()
+        (folder / get(exercise).filename).write_text(wrong + "\n")
+        result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "exercise", "check", exercise], cwd=workdir,
+                                env=dict(os.environ, NO_COLOR="1"), capture_output=True, text=True, timeout=120)
+    if result.returncode != 1:
+        raise PluginError(f"docs/hooks.py: the wrong {exercise} example should fail its check (exit 1), got exit "
+                          f"{result.returncode}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def generate_exercise_outputs() -> None:
+    """Write each example's output to docs/generated/exercises/NAME.txt (again only when the package changed)."""
+    digest = hashlib.sha256(repr(sorted(EXERCISE_EXAMPLES.items())).encode())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    stamp_file = EXERCISE_OUTPUTS / ".stamp"
+    if stamp_file.is_file() and stamp_file.read_text() == digest.hexdigest():
+        return
+    EXERCISE_OUTPUTS.mkdir(parents=True, exist_ok=True)
+    for name, (exercise, line, instead) in EXERCISE_EXAMPLES.items():
+        (EXERCISE_OUTPUTS / f"{name}.txt").write_text(exercise_output(exercise, line, instead))
+    stamp_file.write_text(digest.hexdigest())
+
+
 # --- 3. Walkthroughs ------------------------------------------------------------------------------------
 
 
@@ -293,6 +343,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 def on_pre_build(config: MkDocsConfig) -> None:
     ensure_katex()
     generate_lesson_outputs()
+    generate_exercise_outputs()
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:

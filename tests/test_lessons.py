@@ -174,12 +174,15 @@ def test_07_training_mnist(tmp_path: Path, mnist_dir: Path) -> None:
     # Two epochs on 10,000 images: far above chance (10%), and the two engines train the same network.
     assert by_hand > 0.85 and autodiff > 0.85
     assert abs(by_hand - autodiff) < 0.005
-    assert number(r"largest difference between the two engines' weights: (\S+)", text) < 1e-3
-    # With Adam, the rounding differences grow most in W1's rows of the rarely-on pixels (see engines_difference).
-    adam = {name: number(rf"\n{name}\s+(\S+)\n", text) for name in ("W1", "b1", "W2", "b2")}
-    assert 1e-7 < adam["W1"] < 1e-3 and adam["W1"] > 10 * max(adam["b1"], adam["W2"], adam["b2"])
-    rare = number(r"on in under 1% of the images: up to (\S+);", text)
-    assert rare == adam["W1"] and rare > 3 * number(r"rows of the other \d+: up to (\S+)", text)
+    # rounding-small unless ReLU decisions came to differ (then it may cascade: see training/agreement.py)
+    assert number(r"largest difference between the two engines' weights: (\S+)", text) < 0.1
+    # Adam's float32 drift depends on the BLAS build (see training/agreement.py); in float64 it is rounding-small.
+    adam = re.findall(r"^(W1|b1|W2|b2)\s+(\S+)\s+(\S+)$", text, flags=re.MULTILINE)
+    assert [name for name, _, _ in adam] == ["W1", "b1", "W2", "b2"]
+    for _, in_float32, in_float64 in adam:
+        assert float(in_float64) < 1e-10  # the same formulas: only (float64) rounding separates the engines
+        assert float(in_float32) < 0.1  # the same network to a tenth even after ReLU decisions differed
+    assert re.search(r"ReLU decisions that differed between the engines: \d+", text)
     # The confusion matrix covers the 10,000 test images, and its diagonal is the accuracy.
     rows = re.findall(r"\n(\d)\s+((?:\d+\s+){9}\d+)", text)
     assert len(rows) == 10

@@ -6,9 +6,8 @@ Two engines compute the gradients, the same optimizer code applies them:
 * ``manual``: :mod:`tinygrad_edu.manual`, the backprop formulas derived by hand, in plain NumPy.
 
 Both start from the same numbers (one initialisation, :class:`~tinygrad_edu.nn.MLP` with the seed) and see
-the same batches in the same order; only float32 rounding separates them (:func:`engines_difference`). With
-SGD that stays at the rounding level (about 2e-7 after an epoch); Adam magnifies it where a gradient is nearly
-zero, to a few 1e-5 in W1 after an epoch.
+the same batches in the same order; only rounding separates them, which training may magnify
+(:mod:`tinygrad_edu.training.agreement` measures how far apart they end, and why).
 
 The defaults: Adam with learning rate 5e-3 decayed to 0 along a cosine
 (:math:`\eta_k = \tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` at step k of K), batches of 128, 10 epochs, and
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
@@ -180,9 +180,9 @@ class ManualEngine:
         return manual.forward(self.params, x)["Z2"]
 
 
-def make_engine(config: TrainConfig, in_features: int = 784, classes: int = 10) -> Engine:
-    """Build the chosen engine; both start from the same ``MLP(seed)`` initialisation."""
-    model = MLP(in_features, config.hidden, classes, init=config.init, seed=config.seed)
+def make_engine(config: TrainConfig, in_features: int = 784, classes: int = 10, dtype: DTypeLike = np.float32) -> Engine:
+    """Build the chosen engine; both start from the same ``MLP(seed)`` initialisation (in ``dtype``)."""
+    model = MLP(in_features, config.hidden, classes, init=config.init, seed=config.seed, dtype=dtype)
     if config.engine == "autodiff":
         return AutodiffEngine(model, config.optimizer, config.lr, config.weight_decay)
     return ManualEngine(model.manual_params(), config.optimizer, config.lr, config.weight_decay)
@@ -298,32 +298,6 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
 
 
 @with_blas_threads
-def engines_difference(config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray) -> dict[str, np.ndarray]:
-    r"""Train ``config`` with both engines on the same data; return :math:`|\text{autodiff} - \text{manual}|`
-    of each parameter at the end (``W1``, ``b1``, ``W2``, ``b2``).
-
-    The two engines start from the same weights and see the same batches, and their gradients agree to
-    float32 rounding (they sum the same products in different orders). What the optimizer does with that
-    rounding decides how far apart they end:
-
-    * SGD moves by :math:`\eta g`, so a rounding difference :math:`\delta g` moves the weights by
-      :math:`\eta\,\delta g`: after an epoch of MNIST they differ by about 1e-7, float32 rounding.
-    * Adam moves by :math:`\eta\,\hat m / (\sqrt{\hat v} + \epsilon)`, a step of size about
-      :math:`\eta` whatever the gradient's size. Where a gradient is nearly zero (W1's rows for pixels that
-      are almost never on) its rounding error is large *relative* to it, and Adam turns that relative
-      difference into a difference of whole steps: W1 ends a few 1e-5 apart, a hundred times more than with
-      SGD, in the rows of the rarest pixels.
-    """
-    params = {}
-    for engine_name in ENGINES:
-        engine_config = TrainConfig(**{**asdict(config), "engine": engine_name})
-        engine = make_engine(engine_config)
-        fit(engine, engine_config, train_x, train_y, train_x[:1], train_y[:1], progress=False, log=lambda line: None)
-        params[engine_name] = engine.params
-    return {name: np.abs(params["autodiff"][name] - params["manual"][name]) for name in manual.PARAM_NAMES}
-
-
-@with_blas_threads
 def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Path | None = None,
           progress: bool = True, log: Callable[[str], None] = print) -> TrainResult:
     """Load MNIST, train, evaluate on the test set, and (if ``out`` is given) write checkpoint, metrics, plots.
@@ -357,7 +331,7 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     engine = make_engine(config)
     log(f"training 784-{config.hidden}-10 with the {config.engine} engine on {len(train_x)} images "
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
-        f"batch {config.batch_size or 'full'}, {config.epochs} epochs, seed {config.seed}")
+        f"batch {config.batch_size or 'full'}, {config.epochs} epoch{'' if config.epochs == 1 else 's'}, seed {config.seed}")
     kept = f" Nothing was written: {out} is as it was." if out is not None else ""
     monitor = None
     if config.health:
