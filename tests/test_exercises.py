@@ -483,13 +483,13 @@ def test_a_mistake_of_every_parameter_is_said_once(tmp_path):
 
 
 def test_a_sentence_starting_with_code_keeps_its_case(tmp_path):
-    # The catalogued sentence after the generic one starts with its label, code: "dx", "sum_to_shape(", never
-    # capitalised to "Dx" or "Sum_to_shape(".
+    # A catalogued sentence that starts with its label starts with code: "dx", "sum_to_shape(", never capitalised
+    # to "Dx" or "Sum_to_shape(", whether it stands alone or after the generic sentence.
     text = get("tensor-ops").solution().replace("x.shape) / x.shape[axis]", "x.shape)")
     diagnosis = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["mean_backward"].diagnosis
-    assert ". dx for axis=0: a mean divides" in diagnosis and "Dx" not in diagnosis
+    assert "dx for axis=0: a mean divides" in diagnosis and "Dx" not in diagnosis
     text = get("engine").solution()
     keepdims = text.index("keepdims=True)", text.index("size_one_axes"))
     text = text[:keepdims] + "keepdims=False)" + text[keepdims + len("keepdims=True)"):]
     diagnosis = check_file("engine", write(tmp_path, "engine", text))["sum_to_shape"].diagnosis
-    assert ". sum_to_shape(grad of shape" in diagnosis and "Sum_to_shape" not in diagnosis
+    assert "sum_to_shape(grad of shape" in diagnosis and "Sum_to_shape" not in diagnosis
