@@ -32,7 +32,7 @@ FIGURES = {
     "03_tensors": (["image/png"], False),
     "04_forward_pass": (["image/png"] * 2, False),
     "05_backprop_by_hand": (["image/png"] * 2, True),
-    "06_network_graph": (["image/svg+xml"], False),
+    "06_network_graph": (["image/svg+xml"] * 2, False),  # the network's graph, one layer as a circuit
     "07_training_mnist": (["image/png"] * 4, True),
     "08_experiments": (["image/png"] * 4, True),
     "09_where_backprop_leaks": (["image/png"] * 6, True),
