@@ -88,13 +88,14 @@ class no_grad(contextlib.ContextDecorator):
 # ----------------------------------------------------------------------------------------------------
 # --8<-- [start:sum_to_shape]
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo broadcasting: sum ``grad`` over the axes an input of ``shape`` was
-    broadcast along.
+    """Undo broadcasting: sum ``grad`` over the axes an input of ``shape``
+    was broadcast along.
 
-    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape ``(H,)``,
-    every ``b[j]`` was used N times, so ``dL/db[j] = sum_i dL/dy[i, j]``. In
-    general: sum over the leading axes that ``shape`` lacks, then over the axes
-    where ``shape`` has size 1 but ``grad`` does not.
+    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape
+    ``(H,)``, every ``b[j]`` was used N times, so
+    ``dL/db[j] = sum_i dL/dy[i, j]``. In general: sum over the leading axes
+    that ``shape`` lacks, then over the axes where ``shape`` has size 1 but
+    ``grad`` does not.
 
     Args:
         grad: gradient with respect to the broadcast result.
@@ -117,20 +118,20 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 # --8<-- [start:topological_order]
 def topological_order(root: Tensor) -> list[Tensor]:
-    """``root`` and all it came from, each once, inputs first (no recursion)."""
+    """Root and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
     opened, placed = set(), set()  # tensors hash by identity, as in PyTorch
     stack = [root]
     while stack:
-        tensor = stack[-1]  # it stays on the stack while its inputs are walked
-        if tensor not in opened:  # first time on top: push its inputs above it
+        tensor = stack[-1]  # stays on the stack while its inputs are walked
+        if tensor not in opened:  # first time on top: inputs go above it
             opened.add(tensor)
             for parent in reversed(tensor._inputs):  # the first input on top
                 if parent not in opened:
                     stack.append(parent)
         else:  # on top again: its inputs are all in the order, so it follows
             stack.pop()
-            if tensor not in placed:  # pushed by two users, it comes back twice
+            if tensor not in placed:  # pushed twice, it comes back twice
                 placed.add(tensor)
                 order.append(tensor)
     return order
@@ -141,23 +142,23 @@ def topological_order(root: Tensor) -> list[Tensor]:
 def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Steps:
     """The backward pass, one tensor at a time: ``root.backward()`` runs it.
 
-    Yields (tensor, dL/dtensor, [(input, the part of dL/dinput sent), ...])."""
+    Yields (tensor, dL/dtensor, [(input, the part sent to it), ...])."""
     grads = {root: _initial_gradient(root, gradient)}  # dL/dtensor, so far
-    # Reverse topological order: a tensor comes after all tensors computed from
-    # it, so by its turn each use has sent its part: the gradient is complete.
+    # Reverse topological order: a tensor comes after all computed from it,
+    # so by its turn every use has sent its part: the gradient is complete.
     for tensor in reversed(topological_order(root)):
         grad = grads.pop(tensor, None)
         if grad is None:  # a constant: no gradient comes here
             continue
-        if tensor._op is None:  # a leaf (a tensor you made): it keeps its grad
+        if tensor._op is None:  # a leaf, made by you: it keeps its grad
             tensor._accumulate_grad(grad)
             yield tensor, grad, []
             continue
-        if tensor._retains_grad:  # an intermediate you called retain_grad() on
+        if tensor._retains_grad:  # an intermediate with retain_grad()
             tensor._accumulate_grad(grad)
         sent = []
-        # The chain rule: the op's backward turns grad into a part per input.
-        for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
+        input_grads = tensor._backward(grad)  # the chain rule: one per input
+        for parent, parent_grad in zip(tensor._inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.data.shape:  # undo broadcasting
@@ -765,7 +766,8 @@ class Tensor:
     def __mul__(self, other: ArrayLike) -> Tensor:
         """``a * b`` elementwise.  d(ab)/da = b, d(ab)/db = a."""
         a, b = self._operands(other, "mul")
-        x, y = a.data, b.data  # the arrays of this forward, even if someone assigns .data later (as PyTorch)
+        # This forward's arrays, even if .data is reassigned later (as PyTorch).
+        x, y = a.data, b.data
         try:
             out = x * y
         except ValueError:
