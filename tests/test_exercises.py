@@ -46,8 +46,12 @@ def test_solution_passes_every_item(tmp_path, name, capsys):
 @pytest.mark.parametrize("name", list(EXERCISES))
 def test_untouched_stub_is_not_written_yet(tmp_path, name, capsys):
     assert main(["exercise", "start", name, "--dir", str(tmp_path)]) == 0
-    assert (tmp_path / get(name).filename).read_text() == get(name).stub()
-    capsys.readouterr()
+    # The file's header says the check command as start printed it, with this --dir.
+    command = f"tinygrad-edu exercise check {name} --dir {tmp_path}"
+    assert command in capsys.readouterr().out
+    written = (tmp_path / get(name).filename).read_text()
+    assert written == get(name).stub().replace(f"tinygrad-edu exercise check {name}", command, 1)
+    assert command in written.split('"""')[1]
     assert main(["exercise", "check", name, "--dir", str(tmp_path)]) == 1
     out = capsys.readouterr()
     report = check_file(name, tmp_path / get(name).filename)
@@ -267,7 +271,8 @@ def test_wrong_shape_numpy_refuses_names_the_line_and_the_wanted_shapes(tmp_path
 def test_wrong_shape_returned_is_diagnosed(tmp_path):
     text = replace_line(get("tensor-ops").solution(), "return G @ B.T, A.T @ G", "return G @ B.T, G.T @ A")
     item = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["matmul_backward"]
-    assert "your dB is transposed (shape (5, 3), expected (3, 5))" in item.diagnosis
+    assert item.mistake == "transpose"
+    assert "your dB is (A.T @ G).T" in item.diagnosis and "(shape (5, 3), expected (3, 5))" in item.diagnosis
 
 
 def test_missing_function_is_named(tmp_path):
@@ -362,7 +367,14 @@ def test_start_never_overwrites_without_force(tmp_path, capsys):
     assert main(["exercise", "start", "engine", "--dir", str(tmp_path)]) == 1
     assert "--force" in capsys.readouterr().err and path.read_text() == "my work\n"
     assert main(["exercise", "start", "engine", "--dir", str(tmp_path), "--force"]) == 0
-    assert path.read_text() == get("engine").stub()
+    assert path.read_text() == get("engine").stub().replace("check engine", f"check engine --dir {tmp_path}")
+
+
+def test_start_in_the_default_folder_writes_the_stub_as_it_is(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["exercise", "start", "engine"]) == 0
+    assert (tmp_path / "exercises" / "engine.py").read_text() == get("engine").stub()
+    assert "check with:\n  tinygrad-edu exercise check engine\n" in capsys.readouterr().out
 
 
 def test_list_shows_status_per_exercise_from_the_last_check(tmp_path, capsys):
@@ -460,3 +472,24 @@ def test_engine_quadratic_backward_is_named_too_slow_before_the_long_chain(tmp_p
     assert report["backward"].passed
     diagnosis = report[OWN_FUNCTIONS_ROW].diagnosis
     assert diagnosis.startswith("too slow:") and "grows with the square of the graph" in diagnosis
+
+
+def test_a_mistake_of_every_parameter_is_said_once(tmp_path):
+    # An epoch over unshuffled examples makes W1, b1, W2 and b2 wrong for one reason: one sentence, not four.
+    text = get("training-step").solution().replace("order = rng.permutation(len(x))", "order = np.arange(len(x))")
+    diagnosis = check_file("training-step", write(tmp_path, "training-step", text))["train_epoch"].diagnosis
+    assert diagnosis.startswith("the examples were not shuffled") and diagnosis.count("not shuffled") == 1
+    assert "also wrong" not in diagnosis
+
+
+def test_a_sentence_starting_with_code_keeps_its_case(tmp_path):
+    # A catalogued sentence that starts with its label starts with code: "dx", "sum_to_shape(", never capitalised
+    # to "Dx" or "Sum_to_shape(", whether it stands alone or after the generic sentence.
+    text = get("tensor-ops").solution().replace("x.shape) / x.shape[axis]", "x.shape)")
+    diagnosis = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["mean_backward"].diagnosis
+    assert "dx for axis=0: a mean divides" in diagnosis and "Dx" not in diagnosis
+    text = get("engine").solution()
+    keepdims = text.index("keepdims=True)", text.index("if axes:"))
+    text = text[:keepdims] + "keepdims=False)" + text[keepdims + len("keepdims=True)"):]
+    diagnosis = check_file("engine", write(tmp_path, "engine", text))["sum_to_shape"].diagnosis
+    assert "sum_to_shape(grad of shape" in diagnosis and "Sum_to_shape" not in diagnosis

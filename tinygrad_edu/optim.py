@@ -154,17 +154,6 @@ class SGD(Optimizer):
         self.momentum = self._hyperparameter("momentum", momentum, "in [0, 1)", lambda v: 0 <= v < 1)
         self.weight_decay = self._hyperparameter("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
 
-    def _checked_gradient(self, index: int, grad: Any) -> np.ndarray:
-        """Gradient ``index`` as an array of real numbers (a nested list is fine), or an error naming it."""
-        try:
-            array = np.asarray(grad)
-        except ValueError:  # ragged lists
-            array = np.asarray(None)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{type(self).__name__}.step: gradient {index} must be an array of numbers, got "
-                            f"{type(grad).__name__} {grad!r:.60}")
-        return array
-
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         scratch = state["scratch"]
         direction = grad
@@ -214,17 +203,6 @@ class Adam(Optimizer):
         self.beta2 = self._hyperparameter("betas[1]", betas[1], "in [0, 1)", lambda v: 0 <= v < 1)
         self.eps = self._hyperparameter("eps", eps, "positive and finite", lambda v: v > 0)
         self.weight_decay = self._hyperparameter("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
-
-    def _checked_gradient(self, index: int, grad: Any) -> np.ndarray:
-        """Gradient ``index`` as an array of real numbers (a nested list is fine), or an error naming it."""
-        try:
-            array = np.asarray(grad)
-        except ValueError:  # ragged lists
-            array = np.asarray(None)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{type(self).__name__}.step: gradient {index} must be an array of numbers, got "
-                            f"{type(grad).__name__} {grad!r:.60}")
-        return array
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         if "m" not in state:

@@ -37,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     loss, accuracy = loss_and_accuracy(logits, mnist.test_labels)
     confusion = confusion_matrix(mnist.test_labels, logits.argmax(axis=1))
     hidden = params["W1"].shape[1]
+    epochs = len(meta.get("epochs", []))
     print(f"checkpoint {args.checkpoint}: 784-{hidden}-10, trained with {meta.get('config', {}).get('engine', '?')}"
-          f" for {len(meta.get('epochs', []))} epochs")
+          f" for {epochs} epoch{'' if epochs == 1 else 's'}")
     print(f"test accuracy: {100 * accuracy:.2f}%  (test loss {loss:.4f}, {len(mnist.test_labels)} images)")
     print("digit  images  correct  accuracy  most often mistaken for")
     for digit in range(10):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,11 @@ def _start(args: argparse.Namespace) -> int:
         return 1
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        # The file's header names the check command: with this --dir, if it is not the default.
+        stub = exercise.stub().replace(_command("check", exercise.name, DEFAULT_DIR),
+                                       _command("check", exercise.name, args.dir))
         with atomic_write(path) as out:
-            out.write(exercise.stub().encode("utf-8"))
+            out.write(stub.encode("utf-8"))
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     print(f"wrote {path}")
@@ -136,7 +140,7 @@ def _start(args: argparse.Namespace) -> int:
 
 def _command(action: str, name: str, folder: str | Path) -> str:
     """The command line of ``action`` on exercise ``name``, with ``--dir`` only when it is not the default."""
-    option = "" if Path(folder) == Path(DEFAULT_DIR) else f" --dir {folder}"
+    option = "" if Path(folder) == Path(DEFAULT_DIR) else f" --dir {shlex.quote(str(folder))}"
     return f"tinygrad-edu exercise {action} {name}{option}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 
 from tinygrad_edu.course.lesson import display_path
@@ -23,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
     written = write_notebooks(args.lessons, args.out, force=args.force)
     for path in written:
         print(f"wrote {display_path(path)}")
-    print(f"Open one with `jupyter lab {display_path(written[0])}` or in VS Code, with this environment's Python;")
+    if importlib.util.find_spec("jupyterlab") is not None:
+        print(f"Open one with `jupyter lab {display_path(written[0])}` or in VS Code, with this environment's Python;")
+    else:  # .[dev] and .[notebooks] bring no Jupyter to open them with
+        print("To open them in Jupyter, install JupyterLab into this environment first: pip install -e \".[student]\" "
+              f"(then `jupyter lab {display_path(written[0])}`), or open them in VS Code with this environment's Python;")
     print("its first code cell holds the settings (QUICK, OUT, DATA_DIR). The scripts stay the source: edit those.")
     return 0

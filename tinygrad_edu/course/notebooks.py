@@ -56,7 +56,7 @@ def lesson_notebook(script: str | Path) -> str:
     source = f"lessons/{Path(script).name}"
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
         f"*This notebook is made from `{source}` of tinygrad_edu.* It needs the package in the notebook's "
-        "Python: in a clone of the repository, `pip install -e \".[dev]\"` (see the README), then start Jupyter "
+        "Python: in a clone of the repository, `pip install -e \".[student]\"` (see the README), then start Jupyter "
         "from that environment, or pick its Python as the kernel in VS Code. Run the cells in order; change a "
         "setting in the first code cell and run again."
     ))
