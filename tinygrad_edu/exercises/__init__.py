@@ -32,10 +32,12 @@ __all__ = ["EXERCISES", "Exercise", "Report", "check", "check_file", "get"]
 
 
 def check_file(name: str, path: str | Path, time_limit: float | None = None) -> Report:
-    """Check the exercise file at ``path`` (raises :class:`~.student.StudentFileError` if it cannot be loaded);
-    ``time_limit`` as in :func:`check`."""
-    with time_limit_per_call(time_limit):
-        return _check(get(name), load_file(path))
+    """Check the exercise file at ``path``, its code run in a child process (:mod:`tinygrad_edu.sandbox`);
+    raises :class:`~.student.StudentFileError` if it cannot be loaded; ``time_limit`` as in :func:`check`."""
+    from tinygrad_edu.sandbox import Limits, check_apart
+
+    limits = Limits() if time_limit is None else Limits(seconds=time_limit)
+    return check_apart(get(name), path, limits)[0]
 
 
 def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | str | Path,
