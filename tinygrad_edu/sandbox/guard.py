@@ -112,9 +112,9 @@ def install(work: str, refused_modules: tuple[str, ...], describe: Callable[[str
                 refuse(f"writes {path} (outside its temporary folder)" if writes else f"opens the folder {path}")
         elif event == "import":
             name = args[0]
-            if name.startswith(refused_names) and (name in refused_names or name.startswith(
-                    tuple(n + "." for n in refused_names))):
-                refuse(f"imports {name} ({describe(name)})", RefusedImport)
+            if name in refused_names or name.startswith(tuple(n + "." for n in refused_names)):
+                because = "tries to start a process" if name.startswith(ALWAYS_REFUSED) else describe(name)
+                refuse(f"imports {name} ({because})", RefusedImport)
         elif event in _FORBIDDEN_EVENTS:
             refuse(f"tries to {_FORBIDDEN_EVENTS[event]} ({event})")
         elif event.startswith("ctypes."):

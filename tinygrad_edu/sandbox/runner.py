@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.exercises.student import DEFAULT_TIME_LIMIT, Attempt, StudentFileError, TimeLimitExceeded
+from tinygrad_edu.exercises.student import DEFAULT_TIME_LIMIT, Attempt, StudentFileError
 from tinygrad_edu.sandbox import wire
 
 STARTUP = 10.0  # seconds the child may take to start (Python and NumPy on a busy machine) on top of the limit
@@ -164,8 +164,8 @@ class Sandbox:
         except wire.ChildTimeout:
             where = self._where_stuck()
             self.close()
-            raise TimeoutError(f"{where}killed at the time limit of {seconds:g} s: {TimeLimitExceeded(seconds)}"
-                               ) from None
+            raise TimeoutError(f"{where}killed at the time limit of {seconds:g} s: this line was still running; "
+                               "look for a loop that never ends") from None
         except (wire.WireError, OSError) as error:
             reason = self._death(error)
             self.close()
