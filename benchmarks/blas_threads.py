@@ -3,12 +3,12 @@
 Times, as the median of ``--repeats`` runs, under four conditions (1 thread or the default, with or without a
 busy loop started by this script on another core):
 
-* one epoch of ``train`` (``tinygrad_edu.train.fit``, its default settings, 55,000 images) with each engine;
+* one epoch of ``train`` (``tinygrad_edu.training.fit``, its default settings, 55,000 images) with each engine;
 * the training lessons as a student runs them (``lessons/07_training_mnist.py --quick`` and
   ``lessons/08_experiments.py --quick``, in a subprocess, wall time).
 
 Conditions are interleaved (each repeat runs all four), so drifts in the machine's load spread over all of
-them. The thread count goes through ``TINYGRAD_EDU_BLAS_THREADS`` (:mod:`tinygrad_edu.blas`), the one place
+them. The thread count goes through ``TINYGRAD_EDU_BLAS_THREADS`` (:mod:`tinygrad_edu.training.blas`), the one place
 the package sets it.
 
     python benchmarks/blas_threads.py [--repeats 3] [--data-dir DIR] [--skip-lessons]
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.blas import blas_threads
+from tinygrad_edu.training.blas import blas_threads
 from tinygrad_edu.course import format_table
 from tinygrad_edu.data import load_mnist, train_val_split
-from tinygrad_edu.train import TrainConfig, fit, make_engine
+from tinygrad_edu.training.loop import TrainConfig, fit, make_engine
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 THREADS = ("1", "default")

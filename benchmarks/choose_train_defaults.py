@@ -26,10 +26,10 @@ import argparse
 import statistics
 import time
 
-from tinygrad_edu.blas import blas_threads
+from tinygrad_edu.training.blas import blas_threads
 from tinygrad_edu.course import format_table
 from tinygrad_edu.data import load_mnist, train_val_split
-from tinygrad_edu.train import TrainConfig, fit, loss_and_accuracy, make_engine, predict_in_chunks
+from tinygrad_edu.training.loop import TrainConfig, fit, loss_and_accuracy, make_engine, predict_in_chunks
 
 CANDIDATES = {
     "Adam lr 1e-3, constant, no augmentation (textbook)": dict(optimizer="adam", lr=1e-3, schedule="constant",

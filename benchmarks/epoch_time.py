@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from tinygrad_edu.train import TrainConfig, make_engine
+from tinygrad_edu.training.loop import TrainConfig, make_engine
 
 
 def load_images(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:

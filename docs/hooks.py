@@ -10,7 +10,7 @@
    frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider),
    and ``[[lesson-NN:name]]`` becomes a number the lesson recorded in its run (``numbers.json``).
 4. Every lesson script (percent format) becomes a Jupyter notebook on the site, ``notebooks/<script name>.ipynb``
-   (made by :mod:`tinygrad_edu.notebooks`, as ``tinygrad-edu notebooks`` makes them in a clone); each lesson
+   (made by :mod:`tinygrad_edu.course.notebooks`, as ``tinygrad-edu notebooks`` makes them in a clone); each lesson
    page links to its own.
 5. The glossary: ``docs/glossary-terms.md`` holds one ``*[term]: definition`` line per term (abbreviations,
    appended to every page by pymdownx.snippets, so a term shows its definition on hover wherever it is used);
@@ -121,7 +121,7 @@ def _stamp(script: Path) -> str:
 
 
 def _lesson_environment() -> dict[str, str]:
-    # Each lesson limits BLAS to one thread itself (tinygrad_edu.blas), so two can run at once.
+    # Each lesson limits BLAS to one thread itself (tinygrad_edu.training.blas), so two can run at once.
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     # The canonical MNIST files sit in ../shared/mnist beside the project root (as in CI).
     shared_mnist = REPO.parent / "shared" / "mnist"
@@ -225,7 +225,7 @@ NOTEBOOKS_SITE_DIR = "notebooks"
 
 def notebook_site_files(config: MkDocsConfig) -> list[File]:
     """Each lesson as ``notebooks/<script name>.ipynb`` in the site, generated from the script (never stored)."""
-    from tinygrad_edu.notebooks import lesson_notebook
+    from tinygrad_edu.course.notebooks import lesson_notebook
 
     return [
         File.generated(config, f"{NOTEBOOKS_SITE_DIR}/{script.stem}.ipynb", content=lesson_notebook(script))

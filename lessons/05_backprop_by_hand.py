@@ -23,7 +23,9 @@ DATA_DIR, OUT = lesson_settings(5, "backprop by hand, checked against autodiff a
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.compare import BUGS, autodiff_gradients, compare_gradients
+from tinygrad_edu.manual.autodiff import autodiff_gradients
+from tinygrad_edu.manual.compare import compare_gradients
+from tinygrad_edu.manual.mistakes import BUGS
 from tinygrad_edu.course import format_table, heading, new_figure, record_numbers, save_figure
 from tinygrad_edu.data import load_mnist
 

@@ -39,8 +39,8 @@ from tinygrad_edu.course import format_table, heading, new_figure, record_number
 from tinygrad_edu.data import BatchIterator, load_mnist, train_val_split
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
-from tinygrad_edu.plots import plot_confusion_matrix
-from tinygrad_edu.train import TrainConfig, confusion_matrix, engines_difference
+from tinygrad_edu.training.plots import plot_confusion_matrix
+from tinygrad_edu.training.loop import TrainConfig, confusion_matrix, engines_difference
 
 HIDDEN, BATCH_SIZE, LEARNING_RATE, SEED = 128, 64, 0.1, 0
 VALIDATION_IMAGES = 5_000

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_edu.checkpoint import save_checkpoint
+from tinygrad_edu.training.checkpoint import save_checkpoint
 from tinygrad_edu.cli import main
 from tinygrad_edu.data import write_digits_csv, write_idx
 from tinygrad_edu.data.mnist import MNIST_FILES

@@ -1,11 +1,11 @@
-"""The one BLAS-thread limit that train and the lessons use (tinygrad_edu.blas)."""
+"""The one BLAS-thread limit that train and the lessons use (tinygrad_edu.training.blas)."""
 
 from __future__ import annotations
 
 import pytest
 from threadpoolctl import threadpool_info
 
-from tinygrad_edu.blas import ENV_VAR, blas_thread_limit, blas_threads, with_blas_threads
+from tinygrad_edu.training.blas import ENV_VAR, blas_thread_limit, blas_threads, with_blas_threads
 from tinygrad_edu.errors import TinygradEduError
 
 

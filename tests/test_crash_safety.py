@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 from tests.test_bad_usage import write_small_mnist
-from tinygrad_edu.checkpoint import load_checkpoint
-from tinygrad_edu.train import OUTPUT_FILES
+from tinygrad_edu.training.checkpoint import load_checkpoint
+from tinygrad_edu.training.loop import OUTPUT_FILES
 
 KILLS = int(os.environ.get("TINYGRAD_EDU_KILLS", "4"))
 KILL_BUDGET_S = float(os.environ.get("TINYGRAD_EDU_KILL_BUDGET", "25"))
@@ -222,7 +222,7 @@ def test_an_interrupted_download_leaves_no_temporary_file_behind(bad_server, tmp
     env.pop("TINYGRAD_EDU_DATA", None)
     model = tmp_path / "model.npz"
     from tests.test_bad_usage import random_params
-    from tinygrad_edu.checkpoint import save_checkpoint
+    from tinygrad_edu.training.checkpoint import save_checkpoint
 
     save_checkpoint(model, random_params(), {})
     for attempt in range(2):  # bounded: two interruptions, each within 20 s
@@ -303,7 +303,7 @@ def test_a_user_folder_with_test_files_as_training_files_gets_a_note(mnist_dir, 
 # The pieces: the folder swap without renameat2, its repair after a crash, unreadable files, unwritable --out
 # ---------------------------------------------------------------------------------------------------------
 def test_folder_swap_without_atomic_exchange_and_its_repair(tmp_path, monkeypatch):
-    from tinygrad_edu import atomic
+    from tinygrad_edu.support import atomic
 
     out = tmp_path / "run"
     out.mkdir()
@@ -321,7 +321,7 @@ def test_folder_swap_without_atomic_exchange_and_its_repair(tmp_path, monkeypatc
 
 
 def test_a_failed_write_leaves_the_previous_folder(tmp_path):
-    from tinygrad_edu.atomic import atomic_folder
+    from tinygrad_edu.support.atomic import atomic_folder
 
     out = tmp_path / "run"
     out.mkdir()
@@ -350,8 +350,9 @@ def test_unreadable_data_files_are_named(tmp_path, monkeypatch):
 def test_an_unwritable_out_folder_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
     """Root writes everywhere, so the permission check is simulated; the refusal comes from argparse."""
     from tinygrad_edu import cli
+    from tinygrad_edu.support import options
 
-    monkeypatch.setattr(cli.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(options.os, "access", lambda path, mode: False)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["train", "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path / "never-read")])
     assert exit_.value.code == 2
@@ -359,7 +360,7 @@ def test_an_unwritable_out_folder_is_refused_before_any_work(tmp_path, monkeypat
 
 
 def test_stale_temporaries_of_our_naming_only(tmp_path):
-    from tinygrad_edu.atomic import remove_stale_temporaries
+    from tinygrad_edu.support.atomic import remove_stale_temporaries
 
     dead, alive = 2**22 + 12345, os.getpid()
     names = {

@@ -384,7 +384,7 @@ def test_lesson_outputs_are_named_after_the_lesson_number() -> None:
 
 
 def test_every_lesson_notebook_is_on_the_site_and_linked_under_the_title(built_site: Path) -> None:
-    from tinygrad_edu.notebooks import lesson_notebook
+    from tinygrad_edu.course.notebooks import lesson_notebook
 
     hooks = load_hooks()
     for script in hooks.lesson_scripts():

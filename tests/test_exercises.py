@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tinygrad_edu.cli import main
-from tinygrad_edu.compare import BUGS
+from tinygrad_edu.manual.mistakes import BUGS
 from tinygrad_edu.exercises import EXERCISES, check, check_file, get
 from tinygrad_edu.exercises.student import NOT_WRITTEN, TimeLimit, TimeLimitExceeded, attempt
 

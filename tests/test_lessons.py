@@ -24,7 +24,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def run_lesson(script: str, tmp_path: Path, data_dir: Path | None = None) -> tuple[str, Path]:
     """Run ``lessons/<script> --quick --out <tmp>``; return what it printed and its output folder."""
     out = tmp_path / "out"
-    # The lessons limit BLAS to one thread themselves (tinygrad_edu.blas, measured faster on a busy 2-core machine).
+    # The lessons limit BLAS to one thread themselves (tinygrad_edu.training.blas, measured faster on a busy 2-core machine).
     env = dict(os.environ, MPLBACKEND="Agg")
     if data_dir is not None:
         env["TINYGRAD_EDU_DATA"] = str(data_dir)

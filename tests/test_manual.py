@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu import manual
-from tinygrad_edu.compare import autodiff_gradients
+from tinygrad_edu.manual.autodiff import autodiff_gradients
 from tinygrad_edu.errors import ShapeError
 from tinygrad_edu.manual import InputError
 
@@ -258,7 +258,7 @@ def test_bad_parameters_are_named():
 def test_docstring_examples():
     import doctest
 
-    import tinygrad_edu.manual as module
+    import tinygrad_edu.manual.network as module
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -1,6 +1,6 @@
 """Every lesson, generated as a notebook, runs top to bottom in a real Jupyter kernel and shows its figures inline.
 
-The notebook is made from the lesson script as a student gets it (``tinygrad_edu.notebooks``), its settings
+The notebook is made from the lesson script as a student gets it (``tinygrad_edu.course.notebooks``), its settings
 cell is edited as a student would edit it (``QUICK = True`` for the training lessons, ``DATA_DIR`` pointing at
 MNIST), then nbclient runs it in an ipykernel kernel started in an empty folder. An error in any cell fails
 the test with that cell's traceback.
@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tinygrad_edu.notebooks import lesson_notebook, lesson_scripts
+from tinygrad_edu.course.notebooks import lesson_notebook, lesson_scripts
 
 REPO = Path(__file__).resolve().parent.parent
 LESSONS = REPO / "lessons"

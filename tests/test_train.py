@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_edu.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinygrad_edu.train import ConfigError, TrainConfig, confusion_matrix, fit, make_engine, train
+from tinygrad_edu.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinygrad_edu.training.loop import ConfigError, TrainConfig, confusion_matrix, fit, make_engine, train
 
 
 def synthetic(n: int = 1600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +153,7 @@ def test_engines_agree_to_rounding_with_sgd_and_adam_magnifies_it_on_rare_pixels
     in the rows of pixels that are almost never on, where Adam divides a near-zero gradient by its near-zero
     sqrt(v)."""
     from tinygrad_edu.data import train_val_split
-    from tinygrad_edu.train import engines_difference
+    from tinygrad_edu.training.loop import engines_difference
 
     train_x, train_y, _, _ = train_val_split(mnist.train_images, mnist.train_labels, 5000, seed=0)
     sgd = engines_difference(TrainConfig(optimizer="sgd", epochs=1), train_x, train_y)

@@ -16,7 +16,7 @@ import pytest
 import tinygrad_edu.viz as viz
 from tinygrad_edu import Tensor
 from tinygrad_edu.cli import main
-from tinygrad_edu.graph_command import mnist_loss
+from tinygrad_edu.manual.autodiff import mnist_loss
 from tinygrad_edu.tensor import topological_order
 from tinygrad_edu.viz import (
     HIGHLIGHT_COLOUR,

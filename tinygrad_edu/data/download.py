@@ -11,7 +11,7 @@ Bounds, so that a broken server cannot hang a run or fill the disk:
 * ``deadline``: the whole download of one file, over every mirror, stops after this many seconds
   (a server trickling a byte every few seconds never trips the per-read ``timeout``);
 * temporary files left by a process that was killed (``kill -9`` cannot be caught) carry its process id
-  and are removed the next time the folder is used (:func:`tinygrad_edu.atomic.remove_stale_temporaries`).
+  and are removed the next time the folder is used (:func:`tinygrad_edu.support.atomic.remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from tinygrad_edu.atomic import atomic_write, remove_stale_temporaries
+from tinygrad_edu.support.atomic import atomic_write, remove_stale_temporaries
 from tinygrad_edu.data.errors import DownloadError
 
 CHUNK_BYTES = 1 << 16

@@ -39,7 +39,7 @@ import numpy as np
 
 from tinygrad_edu.data.batching import standardize as standardize_images
 from tinygrad_edu.data.digits_csv import read_digits_csv
-from tinygrad_edu.atomic import atomic_write, remove_stale_temporaries
+from tinygrad_edu.support.atomic import atomic_write, remove_stale_temporaries
 from tinygrad_edu.data.download import download, file_md5
 from tinygrad_edu.data.errors import DataFileError, DownloadError
 from tinygrad_edu.data.idx import read_idx

@@ -2,7 +2,7 @@
 
 :func:`diagnose` compares the student's array with the right one. When they differ it tries, in order:
 
-1. the catalogued mistakes of that item (e.g. :data:`tinygrad_edu.compare.BUGS` for the network): each is the
+1. the catalogued mistakes of that item (e.g. :data:`tinygrad_edu.manual.mistakes.BUGS` for the network): each is the
    array that mistake produces from the same inputs, so a match means the student's numbers *are* that mistake;
 2. generic signatures: a wrong shape (transposed, one row per example instead of a sum over the batch, the
    right numbers in the wrong shape), all zeros, the wrong sign, a constant factor (N, 1/N, 2, ...).

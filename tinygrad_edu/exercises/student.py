@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.manual.compare import NOT_WRITTEN  # noqa: F401 - the one spelling, shared with the comparison
 
-NOT_WRITTEN = "not written yet"
 # Seconds one call of a student function (or the loading of their file) may run. The checks feed small inputs
 # that take milliseconds, so only a loop that never ends comes near it, even on a slow, busy machine; and each
 # call that never ends keeps the student waiting only this long. Teachers change it with --time-limit.

@@ -1,7 +1,7 @@
 """deep-network (after lesson 5): the 784-128-64-10 backward written as the layer recurrence.
 
 Each function is checked on every layer it serves, fed the correct deltas (from autodiff, with
-``retain_grad``), and diagnosed against the mistakes of :data:`tinygrad_edu.compare.BUGS` as they appear in
+``retain_grad``), and diagnosed against the mistakes of :data:`tinygrad_edu.manual.mistakes.BUGS` as they appear in
 a layer; then the student's ``backward`` (the chain) against autodiff.
 """
 
@@ -52,7 +52,7 @@ def problem() -> tuple[dict, dict, np.ndarray, dict]:
 
 
 def _bug(name: str) -> str:
-    from tinygrad_edu.compare import BUGS
+    from tinygrad_edu.manual.mistakes import BUGS
 
     return f"This is lesson 5's classic mistake {name!r} ({BUGS[name].summary}), one layer deeper."
 

@@ -2,8 +2,8 @@
 
 The student's ``backward(params, cache, y)`` is run twice: once under :func:`run_in_isolation` (each line fed
 the correct upstream gradients, so one wrong line fails only its own row, and its diagnosis is tried against
-every catalogued mistake of :data:`tinygrad_edu.compare.BUGS`), and once as it is, for the three-way
-comparison of the chain (:func:`tinygrad_edu.compare.compare_gradients`).
+every catalogued mistake of :data:`tinygrad_edu.manual.mistakes.BUGS`), and once as it is, for the three-way
+comparison of the chain (:func:`tinygrad_edu.manual.compare.compare_gradients`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from tinygrad_edu.exercises.isolation import run_in_isolation
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
 from tinygrad_edu.exercises.student import NOT_WRITTEN, Attempt, attempt
 from tinygrad_edu.functional import one_hot
+from tinygrad_edu.manual.compare import REL_TOLERANCE, Comparison, compare_gradients, describe, returned_gradients
+from tinygrad_edu.manual.mistakes import BUGS
 
 FUNCTIONS = ("backward",)
 HIDDEN, BATCH = 10, 64  # hidden 10: a missing transpose of the square W2 runs and must be caught by its numbers
@@ -38,8 +40,6 @@ def problem(seed: int = 0, hidden: int = HIDDEN, batch: int = BATCH) -> tuple[ma
 def mistakes(name: str, params: manual.Params, cache: dict[str, Any], y: np.ndarray,
              correct: dict[str, np.ndarray]) -> list[Mistake]:
     """The catalogued mistakes (compare.BUGS) that would change the line computing ``name``, from correct inputs."""
-    from tinygrad_edu.compare import BUGS
-
     s = SimpleNamespace(**cache, W1=params["W1"], W2=params["W2"], Y=one_hot(y, manual.N_CLASSES, np.float64),
                         N=len(y), **correct)
     found = []
@@ -60,8 +60,6 @@ def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict
         chain: the student's function run as it is (its returned dict, or its error): gradients that are not
             local variables of the expected names are checked from it instead.
     """
-    from tinygrad_edu.compare import REL_TOLERANCE
-
     correct = manual.backward(params, cache, y)
     lines = run_in_isolation(backward, _fresh(params, cache, y), correct) or {}
     returned = chain.value if chain.ok and isinstance(chain.value, dict) else {}
@@ -94,12 +92,10 @@ def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict
 
 def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     """Check the student's ``backward`` line by line, then the chain against autodiff and finite differences."""
-    from tinygrad_edu.compare import compare_gradients
-
     if "backward" not in functions:
         return Report("network-backprop", where, [ItemResult.missing("backward", "backward", where)])
     params, x, y = problem()
-    comparison = compare_gradients(params, x, y, backward=functions["backward"])
+    comparison = compare_student_backward(functions["backward"], params, x, y)
     items = list(comparison.lines)
     chain = ItemResult("chain", "pass" if comparison.passed_chain else FAIL)
     finite = [row.rel_error for row in comparison.rows if np.isfinite(row.rel_error)]
@@ -133,25 +129,26 @@ def student_gradients(backward: Callable[..., Any], params: manual.Params, cache
         :func:`check_lines`'s results.
     """
     chain = attempt(backward, *_fresh(params, cache, y))
-    gradients: dict[str, np.ndarray] = {}
-    errors: dict[str, str] = {}
-    for name in manual.GRAD_NAMES:
-        if chain.not_written:
-            errors[name] = NOT_WRITTEN
-        elif chain.error:
-            errors[name] = f"your backward raised: {chain.error}"
-        elif not isinstance(chain.value, dict):
-            errors[name] = f"your backward returned a {type(chain.value).__name__}, not a dict of gradients"
-        elif name not in chain.value:
-            errors[name] = NOT_WRITTEN
-        else:
-            value = chain.value[name]
-            array = np.asarray(value.data if hasattr(value, "data") and not isinstance(value, np.ndarray) else value)
-            if array.dtype.kind not in "fiu":
-                errors[name] = f"{name} is a {type(value).__name__}, not an array of numbers"
-            else:
-                gradients[name] = array
+    if chain.not_written:
+        gradients, errors = {}, dict.fromkeys(manual.GRAD_NAMES, NOT_WRITTEN)
+    elif chain.error:
+        gradients, errors = {}, dict.fromkeys(manual.GRAD_NAMES, f"your backward raised: {chain.error}")
+    else:
+        gradients, errors = returned_gradients(chain.value)
     return gradients, errors, check_lines(backward, params, cache, y, chain)
+
+
+def compare_student_backward(backward: Callable[..., Any], params: manual.Params, x: np.ndarray, y: np.ndarray,
+                             **options: Any) -> Comparison:
+    """:func:`~tinygrad_edu.manual.compare.compare_gradients` for a student's backward, with each of its lines
+    also checked on its own and diagnosed (``.lines``); ``options`` go to ``compare_gradients``."""
+    X, y = manual.check_inputs("compare_gradients", params, x, y)
+    cache = manual.forward(params, X, y)
+    gradients, errors, lines = student_gradients(backward, params, cache, y)
+    comparison = compare_gradients(params, X, y, gradients=(gradients, errors), **options)
+    comparison.source = describe(backward)
+    comparison.lines = lines
+    return comparison
 
 
 def _fresh(*args: Any) -> tuple[Any, ...]:

@@ -1,5 +1,5 @@
 """Solution of training-step: plain SGD (what :class:`tinygrad_edu.optim.SGD` does with momentum 0) and the
-epoch loop of :func:`tinygrad_edu.train.fit`, without its progress bar, schedule and augmentation."""
+epoch loop of :func:`tinygrad_edu.training.fit`, without its progress bar, schedule and augmentation."""
 
 from tinygrad_edu import manual
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinygrad_edu.atomic import atomic_write
-from tinygrad_edu.cli import input_folder, output_folder, positive_float
+from tinygrad_edu.support.atomic import atomic_write
+from tinygrad_edu.support.options import input_folder, output_folder, positive_float
 from tinygrad_edu.errors import UsageError
 from tinygrad_edu.exercises.catalogue import EXERCISES, get
 from tinygrad_edu.exercises.student import DEFAULT_TIME_LIMIT, StudentFileError

@@ -1,41 +1,21 @@
-"""The ``tinygrad-edu`` command line (also ``python -m tinygrad_edu``).
+"""Option types and output-folder checks shared by every command and by the lessons' options.
 
-Each subcommand lives in its own module, which defines two functions:
-
-* ``add_arguments(parser: argparse.ArgumentParser) -> None`` declares its options;
-* ``run(args: argparse.Namespace) -> int`` does the work and returns the exit code.
-
-``COMMANDS`` below is the one list of subcommands. A command module keeps heavy imports
-(matplotlib, graphviz rendering) inside ``run`` so that ``tinygrad-edu --help`` stays fast.
+Each type checks its range, so a bad value is reported by argparse as
+``tinygrad-edu train: error: argument --lr: must be a positive finite number, got -1`` with exit code 2,
+before any work starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
 import math
 import os
-import signal
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-from tinygrad_edu import __version__
-from tinygrad_edu.errors import TinygradEduError, UsageError
+from tinygrad_edu.errors import TinygradEduError
 
 MNIST_TRAIN_SIZE = 60_000  # the largest sensible batch: the whole of MNIST's training set
-
-# name -> (module that implements it, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "compare": ("tinygrad_edu.compare", "Compare the hand-derived backprop with autodiff and finite differences, gradient by gradient."),
-    "exercise": ("tinygrad_edu.exercises.command", "Exercises: write the gradients yourself; check them and see the likely mistake."),
-    "graph": ("tinygrad_edu.graph_command", "Draw the 784-H-10 network's loss graph (and backward steps) with Graphviz."),
-    "train": ("tinygrad_edu.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
-    "predict": ("tinygrad_edu.predict", "Show one test digit and what a trained checkpoint predicts for it."),
-    "evaluate": ("tinygrad_edu.evaluate", "Test accuracy and per-class accuracy of a trained checkpoint."),
-    "notebooks": ("tinygrad_edu.notebooks", "Write every lesson as a Jupyter notebook (lessons/*.py -> notebooks/*.ipynb)."),
-}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -178,7 +158,7 @@ def hidden_units(text: str) -> int:
     The estimate (parameters, gradients, optimizer state and a small batch, in float64) is a lower
     bound of what a command allocates; commands refine it once the batch size is known.
     """
-    from tinygrad_edu.memory import MemoryBudgetError, check_fits, mlp_bytes
+    from tinygrad_edu.support.memory import MemoryBudgetError, check_fits, mlp_bytes
 
     value = positive_int(text)
     try:
@@ -225,67 +205,3 @@ def prepare_output_folder(path: str | os.PathLike) -> Path:
     except OSError as exc:
         raise OutputFolderError(f"cannot create {path}: {exc.strerror or exc}") from None
     return path
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with one sub-parser per entry of ``COMMANDS``."""
-    parser = argparse.ArgumentParser(
-        prog="tinygrad-edu",
-        description="Learn how neural networks learn: autodiff, hand-derived backprop and MNIST.",
-    )
-    parser.add_argument("--version", action="version", version=f"tinygrad-edu {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
-    return parser
-
-
-@contextlib.contextmanager
-def _terminate_cleanly_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into an exception while a command runs, so temporary files are removed on the way out
-    (as with Ctrl-C); the previous handler is restored afterwards."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt("terminated")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError, AttributeError):  # not in the main thread, or no SIGTERM on this platform
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
-    try:
-        with _terminate_cleanly_on_sigterm():
-            return int(args.run(args) or 0)
-    except UsageError as error:  # a setting that cannot work, found before the work starts: bad usage, exit 2
-        print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except TinygradEduError as error:  # missing MNIST, a bad file, a bad setting: a message, not a traceback
-        print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print(f"tinygrad-edu {args.command}: error: out of memory; try a smaller --hidden or --batch-size",
-              file=sys.stderr)
-        return 1
-    except OSError as error:  # a file we could not read or write that no check above foresaw: say which
-        where = f" {error.filename}" if error.filename else ""
-        print(f"tinygrad-edu {args.command}: error:{where}: {error.strerror or error}", file=sys.stderr)
-        return 1

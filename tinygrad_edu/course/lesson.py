@@ -11,7 +11,7 @@ and prints where the lesson's figures go:
   with it).
 
 :func:`save_figure` saves a figure and prints its path; in a notebook it also shows the figure inline.
-Every lesson runs NumPy's BLAS on one thread (:func:`tinygrad_edu.blas.blas_threads`: measured faster for these
+Every lesson runs NumPy's BLAS on one thread (:func:`tinygrad_edu.training.blas.blas_threads`: measured faster for these
 small matrices, and steady on a busy machine), and may record the numbers it printed with
 :func:`record_numbers`, for the site to quote.
 
@@ -31,10 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import cli
-from tinygrad_edu.atomic import atomic_write
-from tinygrad_edu.blas import blas_threads
-from tinygrad_edu.cli import OutputFolderError, prepare_output_folder
+from tinygrad_edu.support.atomic import atomic_write
+from tinygrad_edu.training.blas import blas_threads
+from tinygrad_edu.support.options import OutputFolderError, input_folder, output_folder, positive_int, prepare_output_folder
 from tinygrad_edu.errors import TinygradEduError, UsageError
 
 
@@ -52,13 +51,13 @@ class LessonSettingError(TinygradEduError, ValueError):
 # The settings a lesson may declare: keyword of lesson_settings() -> its command-line option.
 LESSON_OPTIONS: dict[str, dict[str, Any]] = {
     "quick": {"action": "store_true", "help": "a smaller, faster run (used by the tests and the docs build)"},
-    "epochs": {"type": cli.positive_int, "metavar": "N", "help": "training epochs (default: 2 with --quick, else 5)"},
+    "epochs": {"type": positive_int, "metavar": "N", "help": "training epochs (default: 2 with --quick, else 5)"},
     "data_dir": {
-        "type": cli.input_folder,
+        "type": input_folder,
         "metavar": "DIR",
         "help": "the folder holding MNIST (default: $TINYGRAD_EDU_DATA, else the download cache)",
     },
-    "out": {"type": cli.output_folder, "metavar": "DIR", "help": "folder for the figures and files this lesson saves (default: %(default)s)"},
+    "out": {"type": output_folder, "metavar": "DIR", "help": "folder for the figures and files this lesson saves (default: %(default)s)"},
 }
 
 

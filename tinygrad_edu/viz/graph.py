@@ -1,64 +1,24 @@
-"""Draw the computation graph that autodiff builds, and watch ``backward`` walk it.
+"""The computation graph as Graphviz DOT, and the backward pass as one picture per step.
 
-Every operation on a :class:`~tinygrad_edu.Tensor` that requires grad records on its result the op's
-name (``_op``) and the tensors it was computed from (``_inputs``). Starting from the loss and following
-``_inputs`` back to the leaves gives the *computation graph*; backward visits it in reverse topological order,
-applying the chain rule at each op: the op's backward function turns the gradient of its output ``y``
-into a contribution for each input ``x_i`` (a vector-Jacobian product), which is *added* to what
-``x_i`` has already received from its other uses:
-
-.. math::  \\frac{\\partial L}{\\partial x_i} \\mathrel{+}= \\sum_k \\frac{\\partial L}{\\partial y_k}\\,
-           \\frac{\\partial y_k}{\\partial x_i}  \\qquad\\text{for each input } x_i \\text{ of } y = f(x_1, \\dots)
-
-This module turns that graph into Graphviz DOT (``graphviz.Digraph``; building the source never
-needs the ``dot`` program, rendering does):
-
-* :func:`draw_graph` draws tensors as boxes and ops as ellipses between them, coloured by role;
-* :func:`save_graph` renders to ``.svg``/``.png``/``.pdf`` (or writes ``.dot``);
-* :func:`backward_steps` / :func:`save_backward_steps` give one picture per step of the backward pass.
-
->>> from tinygrad_edu import Tensor
->>> w = Tensor([[1.0], [2.0]], requires_grad=True, name="w")
->>> loss = (Tensor([[3.0, 4.0]], name="x") @ w).sum()
->>> dot = draw_graph(loss)            # a graphviz.Digraph; in Jupyter it displays itself
->>> "matmul" in dot.source and "(2, 1) float32" in dot.source
-True
+:func:`draw_graph` turns a Tensor's graph into a ``graphviz.Digraph`` (building the source never needs the
+``dot`` program); :func:`backward_steps` runs backward one op at a time and draws each step. Saving and
+rendering are in :mod:`tinygrad_edu.viz.render`; the package's front, :mod:`tinygrad_edu.viz`, explains the idea.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import graphviz
 import numpy as np
 
-from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.tensor import Tensor, iter_backward, sum_to_shape, topological_order
+from tinygrad_edu.viz.render import INSTALL_HELP
 
-__all__ = [
-    "draw_graph",
-    "save_graph",
-    "backward_steps",
-    "save_backward_steps",
-    "Graph",
-    "StepGraph",
-    "summarize",
-    "GraphvizNotFoundError",
-    "RenderError",
-    "GraphFormatError",
-    "ROLE_COLOURS",
-    "OP_COLOUR",
-    "HIGHLIGHT_COLOUR",
-    "RENDER_FORMATS",
-]
 
 # Fill colours by role (pastel, distinguishable in greyscale by lightness too).
 ROLE_COLOURS: dict[str, str] = {
@@ -76,10 +36,6 @@ ROLE_LEGEND: dict[str, str] = {
 OP_COLOUR = "#d9d2e9"
 HIGHLIGHT_COLOUR = "#cc0000"
 
-# File suffix -> `dot -T` format. ".dot"/".gv" are written as source without running `dot`.
-RENDER_FORMATS: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
-SOURCE_SUFFIXES = (".dot", ".gv")
-
 # Ops whose inputs are not interchangeable: their in-edges are labelled with the argument's role.
 ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {
     "sub": ("a", "b"),
@@ -91,25 +47,6 @@ ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {
 OP_FORMULAS: dict[str, str] = {"sub": "a − b", "div": "a / b", "matmul": "a @ b", "pow": "base ** exponent"}
 
 TINY_SIZE = 4  # arrays with at most this many elements are shown in full, larger ones as min/mean/max
-
-INSTALL_HELP = """Install Graphviz (the `dot` program), then run this again:
-  Debian/Ubuntu:  sudo apt-get install graphviz
-  macOS:          brew install graphviz
-  conda:          conda install -c conda-forge graphviz
-(`pip install graphviz` installs only the Python bindings, not `dot`.)"""
-
-
-class GraphvizNotFoundError(TinygradEduError, RuntimeError):
-    """Graphviz's ``dot`` program is not on PATH; the DOT source was written instead."""
-
-
-class RenderError(TinygradEduError, RuntimeError):
-    """``dot`` ran but failed to render the graph."""
-
-
-class GraphFormatError(TinygradEduError, ValueError):
-    """The output path has a suffix that :func:`save_graph` cannot produce."""
-
 
 # --------------------------------------------------------------------------- summaries
 
@@ -551,147 +488,3 @@ def backward_steps(
 def _describe(t: Tensor) -> str:
     """A tensor's name, else its shape, for captions."""
     return t.name or f"the {'scalar' if t.ndim == 0 else tuple(t.shape)} tensor"
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _output_format(path: Path) -> str | None:
-    """``dot -T`` format for ``path``'s suffix, None for DOT source; raise for anything else."""
-    suffix = path.suffix.lower()
-    if suffix in SOURCE_SUFFIXES:
-        return None
-    if suffix in RENDER_FORMATS:
-        return RENDER_FORMATS[suffix]
-    supported = ", ".join([*RENDER_FORMATS, *SOURCE_SUFFIXES])
-    raise GraphFormatError(f"cannot save a graph as {str(path)!r}: the suffix must be one of {supported}")
-
-
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _render_source(source: str, path: Path, dot_program: str | None) -> Path:
-    """Write ``source`` to ``path`` rendered by its suffix. ``dot_program`` is the ``dot`` to run."""
-    fmt = _output_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt is None:
-        _write_atomically(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
-        return path
-    if dot_program is None:
-        raise AssertionError("_render_source needs dot for rendered formats")  # callers check first
-
-    def run_dot(tmp: Path) -> None:
-        result = subprocess.run(
-            [dot_program, f"-T{fmt}", "-o", str(tmp)],
-            input=source.encode("utf-8"),
-            capture_output=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            message = result.stderr.decode("utf-8", "replace").strip()
-            raise RenderError(f"`dot -T{fmt}` failed (exit {result.returncode}) rendering {path}: {message}")
-
-    _write_atomically(path, run_dot)
-    return path
-
-
-def _dot_or_write_source(sources: list[tuple[str, Path]], where: str) -> str | None:
-    """Return the ``dot`` program's path; when it is missing, write each source as ``.dot`` and raise."""
-    needs_dot = any(_output_format(path) is not None for _source, path in sources)
-    dot_program = shutil.which("dot")
-    if dot_program or not needs_dot:
-        return dot_program
-    written = []
-    for source, path in sources:
-        dot_path = path.with_suffix(".dot")
-        written.append(_render_source(source, dot_path, None))
-    first, requested = written[0], sources[0][1]
-    again = f"dot -T{_output_format(requested)} {first} -o {requested}"
-    if len(written) == 1:
-        saved = f"The DOT source was written to {first} (render it later with: {again})."
-    else:
-        saved = f"The DOT sources ({len(written)} files) were written to {first.parent} (render each later, e.g. {again})."
-    raise GraphvizNotFoundError(
-        f"Graphviz's `dot` program is not on PATH, so {where} could not be rendered.\n{saved}\n{INSTALL_HELP}"
-    )
-
-
-def save_graph(root: Tensor | graphviz.Digraph, path: str | os.PathLike[str], **draw_options: object) -> Path:
-    """Draw ``root``'s graph and save it to ``path``, in the format its suffix names.
-
-    ``.svg``, ``.png`` and ``.pdf`` run Graphviz's ``dot`` (an argument list, no shell);
-    ``.dot``/``.gv`` write the DOT source. Only ``path`` is written (through a temporary file in
-    the same folder, so a failed render never leaves half a file); its folder is created if needed.
-
-    Args:
-        root: the tensor to draw (or an already drawn ``graphviz.Digraph``, e.g. a backward step).
-        path: where to save.
-        **draw_options: passed to :func:`draw_graph` (``show_data``, ``rankdir``…).
-
-    Returns:
-        ``path`` as a ``Path``.
-
-    Raises:
-        GraphvizNotFoundError: ``dot`` is not installed; the source was saved beside ``path`` with
-            the ``.dot`` suffix and the message says how to install Graphviz.
-        GraphFormatError: an unsupported suffix.
-        RenderError: ``dot`` failed.
-    """
-    path = Path(path)
-    _output_format(path)  # reject a bad suffix before doing any work
-    dot = root if isinstance(root, graphviz.Digraph) else draw_graph(root, **draw_options)  # type: ignore[arg-type]
-    dot_program = _dot_or_write_source([(dot.source, path)], str(path))
-    return _render_source(dot.source, path, dot_program)
-
-
-def save_backward_steps(
-    loss: Tensor,
-    folder: str | os.PathLike[str],
-    *,
-    fmt: str = "svg",
-    **step_options: object,
-) -> list[Path]:
-    """Run backward on ``loss`` and save each step's picture as ``folder/step_001.svg``, ``step_002.svg``…
-
-    Runs the backward pass (see :func:`backward_steps`): the leaves' ``.grad`` are filled as by
-    ``loss.backward()``. Stale ``step_NNN`` files of the same format left in ``folder`` by a
-    longer earlier run are removed, so the folder always holds exactly this walkthrough.
-
-    Args:
-        loss: the scalar to differentiate.
-        folder: where to write (created if needed).
-        fmt: ``"svg"``, ``"png"``, ``"pdf"`` or ``"dot"``.
-        **step_options: passed to :func:`backward_steps`.
-
-    Returns:
-        The paths written, in step order.
-
-    Raises:
-        GraphvizNotFoundError: ``dot`` is missing; every step was saved as ``.dot`` in ``folder``.
-    """
-    folder = Path(folder)
-    _output_format(folder / f"step.{fmt}")  # reject a bad format before running backward
-    steps = list(backward_steps(loss, **step_options))  # type: ignore[arg-type]
-    width = max(3, len(str(len(steps))))
-    sources = [(s.source, folder / f"step_{s.step:0{width}d}.{fmt}") for s in steps]
-    folder.mkdir(parents=True, exist_ok=True)
-    _remove_stale_steps(folder, fmt, len(steps))
-    dot_program = _dot_or_write_source(sources, f"the backward steps in {folder}")
-    return [_render_source(source, path, dot_program) for source, path in sources]
-
-
-def _remove_stale_steps(folder: Path, fmt: str, count: int) -> None:
-    pattern = re.compile(rf"step_(\d+)\.{re.escape(fmt)}")
-    for existing in folder.iterdir():
-        match = pattern.fullmatch(existing.name)
-        if match and int(match.group(1)) > count and existing.is_file():
-            existing.unlink()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.atomic import atomic_write
+from tinygrad_edu.support.atomic import atomic_write
 from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.manual import PARAM_NAMES
 

@@ -7,9 +7,9 @@ import argparse
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.cli import non_negative_int
+from tinygrad_edu.support.options import non_negative_int
 from tinygrad_edu.errors import UsageError
-from tinygrad_edu.evaluate import add_checkpoint_arguments
+from tinygrad_edu.cli.evaluate import add_checkpoint_arguments
 
 SHADES = " .:-=+*#%@"  # from white paper to black ink
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygrad_edu.checkpoint import load_checkpoint
+    from tinygrad_edu.training.checkpoint import load_checkpoint
     from tinygrad_edu.data import load_mnist
 
     params, _ = load_checkpoint(args.checkpoint)

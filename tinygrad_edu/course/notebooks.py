@@ -1,4 +1,4 @@
-"""``tinygrad-edu notebooks``: every lesson as a Jupyter notebook, generated from its script.
+"""Every lesson as a Jupyter notebook, generated from its script (what ``tinygrad-edu notebooks`` writes).
 
 The lessons in ``lessons/`` are plain Python in the percent format (``# %%`` code cells, ``# %% [markdown]``
 text cells): they run as scripts, and Jupyter (through jupytext), VS Code and PyCharm open them as notebooks
@@ -12,11 +12,10 @@ apart: the docs build puts the same notebooks on the site, and a student with a 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from tinygrad_edu.atomic import atomic_write
-from tinygrad_edu.cli import input_folder, output_folder, prepare_output_folder
+from tinygrad_edu.support.atomic import atomic_write
+from tinygrad_edu.support.options import prepare_output_folder
 from tinygrad_edu.errors import TinygradEduError, UsageError
 
 LESSON_GLOB = "[0-9][0-9]_*.py"
@@ -73,21 +72,3 @@ def write_notebooks(lessons_dir: str | Path, out_dir: str | Path) -> list[Path]:
             file.write(lesson_notebook(script).encode("utf-8"))
         written.append(path)
     return written
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lessons", type=input_folder, default=Path("lessons"), metavar="DIR",
-                        help="the folder of lesson scripts (default: %(default)s, as in a clone of the repository)")
-    parser.add_argument("--out", type=output_folder, default=Path("notebooks"), metavar="DIR",
-                        help="where the .ipynb files go (default: %(default)s)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from tinygrad_edu.course import display_path
-
-    written = write_notebooks(args.lessons, args.out)
-    for path in written:
-        print(f"wrote {display_path(path)}")
-    print(f"Open one with `jupyter lab {display_path(written[0])}` or in VS Code, with this environment's Python;")
-    print("its first code cell holds the settings (QUICK, OUT, DATA_DIR). The scripts stay the source: edit those.")
-    return 0

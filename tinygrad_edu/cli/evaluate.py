@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.cli import input_folder
-from tinygrad_edu.train import confusion_matrix, loss_and_accuracy, predict_in_chunks
+from tinygrad_edu.support.options import input_folder
+from tinygrad_edu.training.loop import confusion_matrix, loss_and_accuracy, predict_in_chunks
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygrad_edu.checkpoint import load_checkpoint
+    from tinygrad_edu.training.checkpoint import load_checkpoint
     from tinygrad_edu.data import load_mnist
 
     params, meta = load_checkpoint(args.checkpoint)
