@@ -89,7 +89,7 @@ CORPUS = {
                             "did not move"),
     "closed stdout": ("import sys\nsys.stdout.close()", "print('hello')", "ValueError: I/O operation on closed file"),
     "closed channel": ("import os", "os.closerange(3, 256)",
-                       "checking process"),
+                       "exited early"),
     "fork bomb": ("import os", "while True: os.fork()", "start a process"),
     "huge output": ("", "print('x' * 10**7)", "printed too much"),
     "huge memory": ("import numpy as np", "np.ones(10**10)", "ran out of memory"),
