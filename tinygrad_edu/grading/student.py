@@ -1,0 +1,85 @@
+"""Grade one student's folder: every exercise checked apart (:mod:`tinygrad_edu.sandbox`), as plain data.
+
+Run as ``python -m tinygrad_edu.grading.student FOLDER --exercises A,B --time-limit S``, it prints the
+result as one JSON object: ``grade`` runs one such process per student (a crash, a leak or a stuck check
+of one student cannot touch another's), and Gradescope's ``run_autograder`` calls :func:`grade_student`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tinygrad_edu import __version__
+from tinygrad_edu.exercises.catalogue import get
+from tinygrad_edu.exercises.report import FAIL, Report
+from tinygrad_edu.exercises.student import StudentFileError
+from tinygrad_edu.sandbox import Limits, check_apart
+
+NOT_SUBMITTED = "not submitted"
+
+
+def folder_hash(folder: Path, exercises: list[str], seconds: float) -> str:
+    """What a result depends on: the folder's files (names and bytes), the exercises, the limit, our version."""
+    digest = hashlib.sha256(f"{__version__}|{','.join(exercises)}|{seconds}".encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def grade_exercise(name: str, folder: Path, limits: Limits) -> dict[str, Any]:
+    """One exercise of one student: its items (status, diagnosis, mistake), passed and total."""
+    exercise = get(name)
+    path = folder / exercise.filename
+    items: list[dict[str, Any]]
+    if not path.is_file():
+        items = [_item(function, NOT_SUBMITTED, f"no file {exercise.filename} in the submission")
+                 for function in exercise.functions]
+    else:
+        try:
+            report, _ = check_apart(exercise, path, limits)
+        except StudentFileError as error:
+            reason = str(error).replace(str(path.resolve()), exercise.filename).replace(str(path), exercise.filename)
+            items = [_item(function, FAIL, reason, "does-not-load") for function in exercise.functions]
+        else:
+            items = _items(report, path, exercise.filename)
+    passed = sum(item["status"] == "pass" for item in items)
+    return {"exercise": name, "passed": passed, "total": len(items), "items": items}
+
+
+def _item(name: str, status: str, diagnosis: str = "", mistake: str | None = None) -> dict[str, Any]:
+    return {"item": name, "status": status, "diagnosis": diagnosis, "mistake": mistake}
+
+
+def _items(report: Report, path: Path, shown: str) -> list[dict[str, Any]]:
+    """The report's items, their messages naming the file as the student named it (not the temporary path)."""
+    def clean(text: str) -> str:
+        return text.replace(str(path.resolve()), shown).replace(str(path), shown)
+
+    return [_item(item.item, item.status, clean(item.diagnosis), item.mistake) for item in report.items]
+
+
+def grade_student(folder: Path, exercises: list[str], limits: Limits) -> dict[str, Any]:
+    """Every exercise of one student's folder."""
+    results = [grade_exercise(name, folder, limits) for name in exercises]
+    return {"student": folder.name, "hash": folder_hash(folder, exercises, limits.seconds), "exercises": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tinygrad_edu.grading.student")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--exercises", required=True)
+    parser.add_argument("--time-limit", type=float, required=True)
+    args = parser.parse_args(argv)
+    result = grade_student(args.folder, args.exercises.split(","), Limits(seconds=args.time_limit))
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
