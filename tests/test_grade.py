@@ -147,3 +147,27 @@ def test_github_classroom_workflow_structure():
     assert reporter["with"]["runners"].split(",") == [s["id"] for s in graders]
     assert set(reporter["env"]) == {f"{s['id'].upper()}_RESULTS" for s in graders}
     assert workflow["permissions"]["checks"] == "write"
+
+
+def test_each_student_gets_their_own_numbers(tmp_path):
+    """A file that hard-codes the answer of the fixed problem passes `exercise check`, not `grade`."""
+    import numpy as np
+
+    from tinygrad_edu.exercises.checks import optimizers as check
+    from tinygrad_edu.grading.student import grade_exercise
+    from tinygrad_edu.optim import SGD
+    from tinygrad_edu.sandbox import Limits
+
+    reference = check._start()
+    optimizer = SGD([reference], lr=check.LR, momentum=check.MOMENTUM)
+    for g in check._gradients():
+        optimizer.step([g])
+    answer = np.array2string(reference, precision=17, separator=",", threshold=10**6)
+    (tmp_path / "optimizers.py").write_text(
+        f"import numpy as np\n\ndef momentum_step(param, grad, velocity, lr, momentum):\n"
+        f"    param[...] = np.array({answer})\n\ndef adam_step(*args):\n    raise NotImplementedError\n")
+    fixed = grade_exercise("optimizers", tmp_path, Limits(seconds=5))
+    assert fixed["items"][0]["status"] == "pass"
+    for student in ("alice", "bob"):
+        theirs = grade_exercise("optimizers", tmp_path, Limits(seconds=5), student=student)
+        assert theirs["items"][0]["status"] == "FAIL", theirs

@@ -109,6 +109,15 @@ def write_github_classroom(path: Path, exercises: list[str], seconds: float) -> 
     return path
 
 
+def _gradescope_student(metadata: Path) -> str | None:
+    """The submitters' ids from Gradescope's submission_metadata.json (the seed of their problems), if any."""
+    try:
+        users = json.loads(metadata.read_text())["users"]
+        return ",".join(sorted(str(user.get("email") or user["id"]) for user in users)) or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Gradescope's side: ``python -m tinygrad_edu.grading.export SUBMISSION RESULTS.json --exercises ...``."""
     import argparse
@@ -119,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exercises", required=True)
     parser.add_argument("--time-limit", type=float, required=True)
     args = parser.parse_args(argv)
-    result = grade_student(args.submission, args.exercises.split(","), Limits(seconds=args.time_limit))
+    result = grade_student(args.submission, args.exercises.split(","), Limits(seconds=args.time_limit),
+                           student=_gradescope_student(args.submission.parent / "submission_metadata.json"))
     reports.write_gradescope(args.results, result)
     passed, total = reports.score(result)
     print(json.dumps({"score": passed, "of": total}))

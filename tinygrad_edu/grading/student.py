@@ -17,6 +17,7 @@ from typing import Any
 from tinygrad_edu import __version__
 from tinygrad_edu.exercises.catalogue import get
 from tinygrad_edu.exercises.report import FAIL, Report
+from tinygrad_edu.exercises.seeding import per_student
 from tinygrad_edu.exercises.student import StudentFileError
 from tinygrad_edu.sandbox import Limits, check_apart
 
@@ -32,8 +33,14 @@ def folder_hash(folder: Path, exercises: list[str], seconds: float) -> str:
     return digest.hexdigest()
 
 
-def grade_exercise(name: str, folder: Path, limits: Limits) -> dict[str, Any]:
-    """One exercise of one student: its items (status, diagnosis, mistake), passed and total."""
+def grade_exercise(name: str, folder: Path, limits: Limits, student: str | None = None) -> dict[str, Any]:
+    """One exercise of one student: its items (status, diagnosis, mistake), passed and total. The problem's
+    inputs are drawn from ``student``'s seed (:mod:`~tinygrad_edu.exercises.seeding`; None: the fixed ones)."""
+    with per_student(student):
+        return _grade_exercise(name, folder, limits)
+
+
+def _grade_exercise(name: str, folder: Path, limits: Limits) -> dict[str, Any]:
     exercise = get(name)
     path = folder / exercise.filename
     items: list[dict[str, Any]]
@@ -64,9 +71,10 @@ def _items(report: Report, path: Path, shown: str) -> list[dict[str, Any]]:
     return [_item(item.item, item.status, clean(item.diagnosis), item.mistake) for item in report.items]
 
 
-def grade_student(folder: Path, exercises: list[str], limits: Limits) -> dict[str, Any]:
-    """Every exercise of one student's folder."""
-    results = [grade_exercise(name, folder, limits) for name in exercises]
+def grade_student(folder: Path, exercises: list[str], limits: Limits, student: str | None = None) -> dict[str, Any]:
+    """Every exercise of one student's folder, on the problems of ``student`` (default: the folder's name)."""
+    student = folder.name if student is None else student
+    results = [grade_exercise(name, folder, limits, student) for name in exercises]
     return {"student": folder.name, "hash": folder_hash(folder, exercises, limits.seconds), "exercises": results}
 
 

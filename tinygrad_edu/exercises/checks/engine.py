@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import tensor as engine
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import check_parts, compare_parts
 from tinygrad_edu.exercises.student import attempt
@@ -52,7 +53,7 @@ def diamond(grad_a: np.ndarray | None = None) -> tuple[Tensor, Tensor, Tensor]:
     first and as the second input, so an order that lists ``c`` too late shows whichever way it walks the
     inputs; ``d = c * b`` broadcasts ``b``, so its gradient must be summed back to ``b``'s shape.
     """
-    rng = np.random.default_rng(3)
+    rng = problem_rng(3)
     a = Tensor(rng.normal(size=A_SHAPE), requires_grad=True, name="a")
     b = Tensor(rng.normal(size=B_SHAPE), requires_grad=True, name="b")
     if grad_a is not None:
@@ -326,7 +327,7 @@ def _check_sum_to_shape(functions: dict[str, Callable[..., Any]], where: str) ->
     item = "sum_to_shape"
     if item not in functions:
         return ItemResult.missing(item, item, where)
-    rng = np.random.default_rng(5)
+    rng = problem_rng(5)
     worst = 0.0
     for grad_shape, shape in SUM_CASES:
         grad = rng.normal(size=grad_shape)

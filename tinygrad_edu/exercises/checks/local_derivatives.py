@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import call, compare_parts
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
@@ -24,7 +25,7 @@ P = 3.0  # the exponent of pow
 
 
 def _inputs() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(1)
+    rng = problem_rng(1)
     signed = rng.uniform(-2, 2, (3, 4))
     signed = np.where(np.abs(signed) < 0.2, 0.7, signed)  # away from relu's kink
     return {"a": signed, "b": rng.uniform(0.5, 2, (3, 4)) * rng.choice([-1, 1], (3, 4)),

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import compare_parts
 from tinygrad_edu.exercises.report import ItemResult, Report
@@ -18,12 +19,12 @@ STEPS, LR, MOMENTUM, BETAS, EPS = 4, 0.05, 0.9, (0.9, 0.999), 1e-8
 
 
 def _gradients() -> list[np.ndarray]:
-    rng = np.random.default_rng(8)
+    rng = problem_rng(8)
     return [rng.normal(size=(3, 4)) for _ in range(STEPS)]
 
 
 def _start() -> np.ndarray:
-    return np.random.default_rng(9).normal(size=(3, 4))
+    return problem_rng(9).normal(size=(3, 4))
 
 
 def _momentum_variant(dampened: bool) -> np.ndarray:
