@@ -1,6 +1,7 @@
-"""The child process that runs a student's file: ``python -I -B -m tinygrad_edu.sandbox.child REQUESTS ANSWERS``.
+"""The child process that runs a student's file, forked from a fork server (:func:`zygote`) that the judge
+starts once as ``python -I -B -m tinygrad_edu.sandbox.child SOCKET``.
 
-It only computes. It reads its setup from the judge (the file, the limits, the refused modules), limits
+A child only computes. It reads its setup from the judge (the file, the limits, the refused modules), limits
 itself, loads the student's file, then answers requests until the judge kills it: ``call`` a function on
 the arguments sent (Tensor graphs rebuilt here), or run ``isolate`` (each line of a backward fed the correct
 upstream gradients, :mod:`tinygrad_edu.exercises.isolation`). Every answer is data (:mod:`.wire`): the
@@ -14,10 +15,12 @@ end of the judge, and nothing they do here changes the verdict but the numbers t
 from __future__ import annotations
 
 import faulthandler
+import json
 import linecache
 import os
 import resource
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -61,6 +64,7 @@ def _confine(config: dict) -> None:
     if os.geteuid() != 0:  # root ignores it; the guard refuses fork for everyone
         _limit(resource.RLIMIT_NPROC, 0)
     os.chdir(config["work"])
+    os.environ["HOME"] = config["work"]
 
 
 def _early_exit(error: BaseException, filename: str) -> str:
@@ -166,8 +170,8 @@ def _resolve(reference: dict) -> Any:
     return getattr(module, reference["qualname"])
 
 
-def main(argv: list[str]) -> None:
-    requests, answers = int(argv[1]), int(argv[2])
+def run(requests: int, answers: int) -> None:
+    """One child's life: its setup from the judge, its confinement, the student's file, then the requests."""
     config, _ = wire.read(requests)
     _confine(config)
     child = Child(config)
@@ -180,5 +184,55 @@ def main(argv: list[str]) -> None:
     child.serve(requests, answers)
 
 
+def zygote(channel: socket.socket) -> None:
+    """The fork server: Python, NumPy and this module imported once, then one fork per child (milliseconds,
+    where starting Python and importing NumPy takes a quarter of a second).
+
+    Requests, one JSON line each: ``{"spawn": true}`` with the child's two pipe ends passed along (SCM_RIGHTS)
+    answers ``{"pid": ...}``; ``{"status": pid}`` answers ``{"code": exit code or None while it runs}``. The
+    children are reaped here; the judge kills each one's process group itself.
+    """
+    finished: dict[int, int] = {}
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 4096, 2)
+        except OSError:
+            os._exit(0)
+        if not message:  # the judge is gone
+            os._exit(0)
+        request = json.loads(message)
+        _reap(finished)
+        if "spawn" in request:
+            pid = os.fork()
+            if pid == 0:
+                channel.close()
+                os.setsid()  # its own session and process group: the judge kills the group
+                try:
+                    run(*fds)
+                finally:
+                    os._exit(0)
+            for fd in fds:
+                os.close(fd)
+            channel.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        else:
+            pid = request["status"]
+            _reap(finished)
+            channel.sendall(json.dumps({"code": finished.pop(pid, None)}).encode() + b"\n")
+
+
+def _reap(finished: dict[int, int]) -> None:
+    """Collect the children that ended (their exit codes, for the judge's questions); keep the last 1,000."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        finished[pid] = os.waitstatus_to_exitcode(status)
+        while len(finished) > 1000:
+            finished.pop(next(iter(finished)))
+
+
 if __name__ == "__main__":
-    main(sys.argv)
+    zygote(socket.socket(fileno=int(sys.argv[1])))

@@ -13,13 +13,17 @@ The next call starts a fresh child.
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +87,7 @@ class Sandbox:
         self.refusals: list[str] = []
         self.functions: dict[str, RemoteFunction] = {}
         self._folder: str | None = None
-        self._process: Any = None
+        self._pid: int | None = None
         self._requests = self._answers = -1
 
     # -- the child's life --------------------------------------------------------------------------------
@@ -95,8 +99,6 @@ class Sandbox:
         self.close()
 
     def start(self) -> None:
-        import subprocess
-
         self.close()
         self._folder = tempfile.mkdtemp(prefix="tinygrad-edu-check-")
         work = os.path.join(self._folder, "work")
@@ -104,13 +106,8 @@ class Sandbox:
         user = _unprivileged_user(self._folder)
         request_read, request_write = os.pipe()
         answer_read, answer_write = os.pipe()
-        env = {"PATH": os.defpath, "LC_ALL": "C.UTF-8", "HOME": work, "OPENBLAS_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-m", "tinygrad_edu.sandbox.child", str(request_read), str(answer_write)],
-                cwd=self._folder, env=env, pass_fds=(request_read, answer_write), start_new_session=True,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._pid = _zygote().spawn(request_read, answer_write)
         finally:
             os.close(request_read)
             os.close(answer_write)
@@ -131,9 +128,14 @@ class Sandbox:
 
     def close(self) -> None:
         """Kill the child's whole process group and remove its temporary folder."""
-        if self._process is not None:
-            _kill_group(self._process)
-            self._process = None
+        if self._pid is not None:
+            try:
+                os.killpg(self._pid, signal.SIGKILL)  # the child and anything it started
+            except OSError:
+                pass
+            else:
+                _zygote().exit_code(self._pid, wait=5.0)  # reaped: gone before close() returns
+            self._pid = None
         for fd in (self._requests, self._answers):
             if fd >= 0:
                 os.close(fd)
@@ -155,7 +157,7 @@ class Sandbox:
     # -- requests ----------------------------------------------------------------------------------------
     def _exchange(self, body: dict, arrays: list[np.ndarray], seconds: float, doing: str) -> tuple[dict, list]:
         """Send a request, wait for its answer; on a timeout or a dead child, kill it and raise what happened."""
-        if self._process is None:
+        if self._pid is None:
             self.start()
         deadline = time.monotonic() + seconds + GRACE
         try:
@@ -177,15 +179,14 @@ class Sandbox:
         return answer, out
 
     def request(self, body: dict, arrays: list[np.ndarray], seconds: float) -> tuple[dict, list]:
-        if self._process is None:
+        if self._pid is None:
             self.start()
         return self._exchange(body, arrays, seconds, f"while running {body['name']}")
 
     def _death(self, error: Exception) -> str:
         """Why the child stopped answering: its exit status, in the student's terms."""
-        try:
-            code = self._process.wait(timeout=2)
-        except Exception:  # noqa: BLE001 - still running: it broke the channel itself
+        code = _zygote().exit_code(self._pid, wait=2.0)
+        if code is None:  # still running: it broke the channel itself
             return f"the checking process stopped answering ({error})"
         if code == -signal.SIGXCPU:
             return "used up its CPU time"
@@ -200,7 +201,7 @@ class Sandbox:
     def _where_stuck(self) -> str:
         """``file:line: `` of the student's line a stuck child was running (from its SIGUSR1 dump), or ""."""
         try:
-            os.killpg(self._process.pid, signal.SIGUSR1)
+            os.killpg(self._pid, signal.SIGUSR1)
         except OSError:
             return ""
         trace = Path(self._folder or ".", "trace.txt")
@@ -343,18 +344,6 @@ def _printed_too_much(sandbox: Sandbox) -> bool:
         return False
 
 
-def _kill_group(process: Any) -> None:
-    """SIGKILL the child's process group (everything it started) and reap the child."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        process.wait(timeout=5)
-    except Exception:  # noqa: BLE001 - a zombie the system will reap; nothing more to do
-        pass
-
-
 def _unprivileged_user(folder: str) -> int | None:
     """When the judge runs as root (a container, Gradescope): the user the child becomes, if Python is readable
     by it (else None, and the guard alone applies). The temporary folder is given to that user."""
@@ -369,3 +358,64 @@ def _unprivileged_user(folder: str) -> int | None:
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
             os.lchown(name, _NOBODY, _NOBODY)
     return _NOBODY
+
+
+class Zygote:
+    """The fork server (:func:`tinygrad_edu.sandbox.child.zygote`): one per judge process, started on first use."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        ours, theirs = socket.socketpair()
+        env = {"PATH": os.defpath, "LC_ALL": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-B", "-m", "tinygrad_edu.sandbox.child", str(theirs.fileno())], cwd="/", env=env,
+            pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        theirs.close()
+        self.channel = ours
+        self.lines = ours.makefile("rb")
+        self.lock = threading.Lock()
+
+    def _ask(self, request: dict, fds: tuple[int, ...] = ()) -> dict:
+        with self.lock:
+            socket.send_fds(self.channel, [json.dumps(request).encode()], list(fds))
+            line = self.lines.readline()
+        if not line:
+            raise ChildFailure("the fork server of the checking processes ended")
+        return json.loads(line)
+
+    def spawn(self, requests: int, answers: int) -> int:
+        return self._ask({"spawn": True}, (requests, answers))["pid"]
+
+    def exit_code(self, pid: int, wait: float) -> int | None:
+        """The child's exit code (negative: killed by that signal), or None if it still runs after ``wait`` s."""
+        deadline = time.monotonic() + wait
+        while True:
+            code = self._ask({"status": pid})["code"]
+            if code is not None or time.monotonic() > deadline:
+                return code
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.channel.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.process.wait()
+
+
+_ZYGOTE: list[Zygote] = []
+
+
+def _zygote() -> Zygote:
+    """The judge's fork server, started (again, if it ended) when needed; ended when the judge exits."""
+    if not _ZYGOTE or _ZYGOTE[0].process.poll() is not None:
+        if not _ZYGOTE:
+            atexit.register(lambda: _ZYGOTE and _ZYGOTE.pop().close())
+        else:
+            _ZYGOTE.pop().close()
+        _ZYGOTE.append(Zygote())
+    return _ZYGOTE[0]
