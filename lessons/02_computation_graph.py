@@ -42,7 +42,8 @@ heading("Backward by hand, from L to the inputs")
 dL = 1.0  # dL/dL
 du = dL * v  # L = u·v, so dL/du = v
 dv = dL * u  # and dL/dv = u
-dx = du * y + dv * 1.0  # x reaches L through u (du/dx = y) AND through v (dv/dx = 1): add both
+# x reaches L through u (du/dx = y) AND through v (dv/dx = 1): add both paths
+dx = du * y + dv * 1.0
 dy = du * x + dv * 1.0  # the same for y
 # --8<-- [end:backward_by_hand]
 print(format_table(["gradient", "chain rule", "value"], [

@@ -27,7 +27,7 @@ def float32_inputs(shapes, low=-2.0, high=2.0, seed=0, away_from_zero=False):
 def assert_float32_forward_and_backward(out: Tensor, inputs: list[Tensor], label: str) -> None:
     assert out.dtype == np.float32, f"{label}: result is {out.dtype}"
     loss = (out * 1.0).sum()
-    for tensor, grad in iter_backward(loss):  # every gradient passed along, not only the stored .grad
+    for tensor, grad, _ in iter_backward(loss):  # every gradient passed along, not only the stored .grad
         assert grad.dtype == np.float32, f"{label}: a gradient of shape {grad.shape} is {grad.dtype}"
     for tensor in inputs:
         assert tensor.grad is None or tensor.grad.dtype == np.float32

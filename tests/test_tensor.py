@@ -222,10 +222,29 @@ def test_iter_backward_yields_each_tensor_once_with_its_complete_gradient():
     loss = (b + a).sum()
     steps = list(iter_backward(loss))
     assert steps[0][0] is loss
-    assert len({id(t) for t, _ in steps}) == len(steps) == 4  # loss, add, b, a
-    grads = {id(t): g for t, g in steps}
+    assert len({id(t) for t, _, _ in steps}) == len(steps) == 4  # loss, add, b, a
+    grads = {id(t): g for t, g, _ in steps}
     np.testing.assert_allclose(grads[id(a)], [2 * 2.0 + 1])  # d(a^2 + a)/da
     np.testing.assert_allclose(a.grad, [5.0])
+
+
+def test_iter_backward_tells_what_each_op_sent_to_its_inputs():
+    a = Tensor([2.0, 3.0], requires_grad=True)
+    b = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
+    c = Tensor([5.0, 7.0])  # a constant: it is sent nothing
+    product = a * a  # one op using a twice: two parts
+    scaled = b * product  # product, shape (2,), broadcast over b's 3 rows
+    steps = {id(t): (g, parts) for t, g, parts in iter_backward((scaled * c).sum())}
+    assert steps[id(a)][1] == [] and steps[id(b)][1] == []  # leaves send nothing
+    assert id(c) not in steps  # a constant receives no gradient
+    # dL/dscaled = c on every row; mul sends b the rows times product, and product their sum times b
+    (to_b, part_b), (to_product, part_product) = steps[id(scaled)][1]
+    assert to_b is b and to_product is product
+    np.testing.assert_allclose(part_b, np.tile([5.0 * 4.0, 7.0 * 9.0], (3, 1)))
+    np.testing.assert_allclose(part_product, [15.0, 21.0])  # summed back to product's shape (2,)
+    # product = a * a sends dL/dproduct times the other a, once per use
+    assert [(t is a, part.tolist()) for t, part in steps[id(product)][1]] == [(True, [30.0, 63.0])] * 2
+    np.testing.assert_allclose(a.grad, [60.0, 126.0])  # d(3 c a^2)/da = 6 c a
 
 
 def test_chain_of_100000_ops_backpropagates_without_recursion():

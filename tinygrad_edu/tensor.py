@@ -32,6 +32,8 @@ from tinygrad_edu.errors import GradError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, list, tuple]
 BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
+# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input.
+Steps = Iterator[tuple["Tensor", np.ndarray, list[tuple["Tensor", np.ndarray]]]]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -111,80 +113,55 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 # --8<-- [start:topological_order]
 def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor reachable from ``root`` through recorded ops, inputs before results, ``root`` last.
-
-    An iterative depth-first search (a stack instead of recursion), each tensor visited once, so the cost
-    is linear in the size of the graph and a chain of any length works.
-    """
+    """``root`` and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
-    visited: set[Tensor] = set()  # tensors hash by identity, as in PyTorch
-    # The stack holds tensors, and beside each whether its inputs are finished. A tensor is expanded the
-    # first time it is popped: its inputs go on the stack above it, so they are all finished before it is
-    # appended to ``order``. (Marking tensors visited when pushed instead would be wrong: a tensor used by
-    # two ops could then be appended after only one of them, and backward would visit it before all its
-    # gradient arrived.) Two parallel lists rather than (tensor, flag) pairs: no tuple per step.
-    stack: list[Tensor] = [root]
-    inputs_finished: list[bool] = [False]
+    visited = {root}  # tensors hash by identity, as in PyTorch
+    stack = [(root, iter(root._inputs))]  # each tensor with its inputs to see
     while stack:
-        tensor = stack.pop()
-        if inputs_finished.pop():
-            order.append(tensor)
-            continue
-        if tensor in visited:
-            continue
-        visited.add(tensor)
-        stack.append(tensor)
-        inputs_finished.append(True)
-        # Reversed, so the first input is expanded first (a natural left-to-right order in pictures).
-        for parent in reversed(tensor._inputs):
+        tensor, inputs = stack[-1]
+        for parent in inputs:  # goes on where this tensor's last turn stopped
             if parent not in visited:
-                stack.append(parent)
-                inputs_finished.append(False)
+                visited.add(parent)
+                stack.append((parent, iter(parent._inputs)))
+                break  # the parent's own inputs come first
+        else:  # all its inputs are in the order now: the tensor follows them
+            order.append(stack.pop()[0])
     return order
 # --8<-- [end:topological_order]
 
 
 # --8<-- [start:iter_backward]
-def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Iterator[tuple[Tensor, np.ndarray]]:
-    """Run the backward pass from ``root`` one tensor at a time (this is what ``root.backward()`` does).
+def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Steps:
+    """The backward pass, one tensor at a time: ``root.backward()`` runs it.
 
-    Yields ``(tensor, its gradient)`` for every tensor that receives a gradient, in the order backward
-    processes them (reverse topological order, ``root`` first). When a tensor is yielded its gradient is
-    complete: every use of it downstream has already contributed.
-
-    Args:
-        root: the tensor to differentiate, usually the scalar loss.
-        gradient: dL/droot; defaults to 1 for a scalar ``root``.
-    """
-    if not root.requires_grad:
-        raise GradError(
-            f"backward: this tensor (shape {root.shape}) does not require grad, so there is nothing to "
-            "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
-        )
-    root_grad = _initial_gradient(root, gradient)
-    grads: dict[Tensor, np.ndarray] = {root: root_grad}
-    # Arrays someone else may still hold: the caller's gradient, and every gradient an op receives (add, for
-    # one, passes it on unchanged). ``.grad`` must copy those; any other array it may keep as it is.
-    shared = {id(root_grad)}
+    Yields (tensor, dL/dtensor, [(input, the part of dL/dinput sent), ...])."""
+    grads = {root: _initial_gradient(root, gradient)}  # dL/dtensor, so far
+    # Reverse topological order: a tensor comes after all tensors computed from
+    # it, so by its turn each use has sent its part: the gradient is complete.
     for tensor in reversed(topological_order(root)):
         grad = grads.pop(tensor, None)
-        if grad is None:  # no path from this tensor to root requires a gradient
+        if grad is None:  # a constant: no gradient comes here
             continue
-        if tensor._op is None:  # a leaf: keep its gradient
-            tensor._accumulate_grad(grad, owned=id(grad) not in shared)
-            yield tensor, grad
-            continue
-        shared.add(id(grad))
-        if tensor._retains_grad:
+        if tensor._op is None:  # a leaf (a tensor you made): it keeps its grad
             tensor._accumulate_grad(grad)
+            yield tensor, grad, []
+            continue
+        if tensor._retains_grad:  # an intermediate you called retain_grad() on
+            tensor._accumulate_grad(grad)
+        sent = []
+        # The chain rule: the op's backward turns grad into a part per input.
         for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if parent_grad.shape != parent.data.shape:  # the input was broadcast (or the op has a bug)
+            if parent_grad.shape != parent.data.shape:  # undo broadcasting
                 parent_grad = _unbroadcast(tensor._op, parent, parent_grad)
-            # Add, never overwrite: a tensor used twice gets one contribution per use.
-            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
-        yield tensor, grad
+            # Add, never overwrite: a tensor used twice gets a part per use.
+            if parent in grads:
+                grads[parent] = grads[parent] + parent_grad
+            else:
+                grads[parent] = parent_grad
+            sent.append((parent, parent_grad))
+        yield tensor, grad, sent
 # --8<-- [end:iter_backward]
 
 
@@ -207,6 +184,12 @@ def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
 
 
 def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
+    """dL/droot to start backward from: ``gradient`` checked, or 1 for a scalar ``root``."""
+    if not root.requires_grad:
+        raise GradError(
+            f"backward: this tensor (shape {root.shape}) does not require grad, so there is nothing to "
+            "differentiate. Create the inputs with requires_grad=True (and not under no_grad())."
+        )
     if gradient is None:
         if root.data.size != 1:
             raise GradError(
@@ -491,14 +474,13 @@ class Tensor:
         for _ in iter_backward(self, gradient):
             pass
 
-    def _accumulate_grad(self, grad: np.ndarray, owned: bool = False) -> None:
-        """Add ``grad`` into ``.grad``. ``owned``: nobody else holds ``grad``, so it may be kept without a copy."""
-        if self.grad is not None:
-            self.grad += grad
-        elif owned and grad.base is None and grad.flags.writeable and grad.dtype == self.data.dtype:
-            self.grad = grad  # a fresh array (e.g. the matmul in dW = X^T dZ): keep it, no copy
+    def _accumulate_grad(self, grad: np.ndarray) -> None:
+        """Add ``grad`` into ``.grad``. The first time, a copy: backward may pass one array to several
+        tensors (``add`` hands its gradient to both inputs), and each ``.grad`` must be its own."""
+        if self.grad is None:
+            self.grad = grad.astype(self.data.dtype)  # astype copies
         else:
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)  # a view, or an array held elsewhere
+            self.grad += grad
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""

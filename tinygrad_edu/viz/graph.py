@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import graphviz
 import numpy as np
 
-from tinygrad_edu.tensor import Tensor, iter_backward, sum_to_shape, topological_order
+from tinygrad_edu.tensor import Tensor, iter_backward, topological_order
 from tinygrad_edu.viz.render import INSTALL_HELP
 
 
@@ -424,12 +424,10 @@ def backward_steps(
     with the sum so far. That is the accumulation of lesson 2 (``x`` shows 6, then 16).
     There is one step per op of the graph, in reverse topological order (root first).
 
-    This *is* the backward pass (it drives :func:`tinygrad_edu.tensor.iter_backward`): when the
-    iteration ends, the leaves' ``.grad`` hold the same values ``loss.backward()`` would give.
-    Do not call ``loss.backward()`` as well, or the gradients accumulate twice. To show what each
-    rule sent to its inputs, the picture calls the op's backward function once more on the same
-    gradient (backward functions have no side effects), so a walkthrough costs about two backward
-    passes.
+    This *is* the backward pass (it drives :func:`tinygrad_edu.tensor.iter_backward`, which tells
+    each step what the op's rule sent to its inputs): when the iteration ends, the leaves' ``.grad``
+    hold the same values ``loss.backward()`` would give. Do not call ``loss.backward()`` as well,
+    or the gradients accumulate twice.
 
     Args:
         loss: the root to differentiate (a scalar, or pass ``gradient``).
@@ -450,18 +448,15 @@ def backward_steps(
     sums: dict[int, np.ndarray] = {}  # id(tensor) -> sum of the contributions arrived so far
     arrived: dict[int, int] = {}  # id(tensor) -> number of ops whose contribution arrived
     step = 0
-    for t, grad in iter_backward(loss, gradient):
+    for t, grad, sent in iter_backward(loss, gradient):
         if t._op is None:
             continue
         step += 1
         position = g.index[id(t)]
         sums[id(t)] = grad
-        # What this op's rule sent to each input (an op using one tensor twice, x * x, sends two terms).
+        # What this op's rule sent to each input (an op using one tensor twice, x * x, sends two parts).
         senders: set[int] = set()
-        for x, contribution in zip(t._inputs, t._backward(grad)):
-            if contribution is None or not x.requires_grad:
-                continue
-            contribution = sum_to_shape(contribution, x.data.shape)  # as the backward loop does for a broadcast input
+        for x, contribution in sent:
             key = id(x)
             sums[key] = sums[key] + contribution if key in sums else contribution
             if key not in senders:

@@ -140,7 +140,8 @@ def order_problem(order: Any, root: Tensor) -> tuple[str, str | None]:
             if position[id(parent)] > position[id(tensor)]:
                 return (f"{_label(tensor)} comes before its input {_label(parent)}, so backward would visit "
                         f"{_label(parent)} before all its gradient arrived. Append a tensor only once all its "
-                        "inputs are appended (mark it visited when you expand it, not when you push it)",
+                        "inputs are appended (with a (tensor, done) flag on the stack: mark it visited when you expand "
+                        "it, not when you push it)",
                         "visited-too-early")
     return "", None
 
