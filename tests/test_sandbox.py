@@ -195,22 +195,9 @@ def test_the_solutions_pass_apart(tmp_path):
 
 def test_recursion_limit_raised_by_the_student_is_ignored(tmp_path):
     solution = get("engine").solution()
-    recursive = textwrap.dedent('''
-        import sys
-        sys.setrecursionlimit(10**6)
+    from test_exercises import RECURSIVE_ORDER  # pytest puts tests/ on the path
 
-        def topological_order(root):
-            order, seen = [], set()
-            def visit(t):
-                if id(t) in seen:
-                    return
-                seen.add(id(t))
-                for parent in t._inputs:
-                    visit(parent)
-                order.append(t)
-            visit(root)
-            return order
-    ''')
+    recursive = "\nimport sys\nsys.setrecursionlimit(10**6)\n\n" + RECURSIVE_ORDER
     path = tmp_path / "engine.py"
     path.write_text(solution.replace("def topological_order(", "def _unused_topological_order(") + recursive)
     report, _ = check_apart(get("engine"), path, Limits(seconds=5.0))
