@@ -26,7 +26,7 @@ from typing import Any
 
 from tinygrad_edu.exercises.catalogue import EXERCISES, Exercise, get
 from tinygrad_edu.exercises.report import Report
-from tinygrad_edu.exercises.student import find_functions, load_file, time_limit_per_call
+from tinygrad_edu.exercises.student import find_functions, time_limit_per_call
 
 __all__ = ["EXERCISES", "Exercise", "Report", "check", "check_file", "get"]
 
@@ -46,7 +46,8 @@ def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | 
 
     Args:
         name: the exercise, e.g. ``"network-backprop"`` (``tinygrad-edu exercise list`` lists them).
-        functions: your functions (matched by name), or a module or file path holding them; give nothing in a
+        functions: your functions (matched by name), or a module or file path holding them (a file runs in a
+            separate process, as with `tinygrad-edu exercise check`); give nothing in a
             notebook to check the functions of that name defined in it.
         time_limit: the seconds each of your functions (and the loading of your file) may run before it is
             stopped and reported at the line still running, e.g. a loop that never ends (default
@@ -60,8 +61,8 @@ def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | 
     """
     exercise = get(name)
     with time_limit_per_call(time_limit):
-        if len(functions) == 1 and isinstance(functions[0], (str, Path)):
-            return _check(exercise, load_file(functions[0]))
+        if len(functions) == 1 and isinstance(functions[0], (str, Path)):  # a file: run apart, as the command
+            return check_file(name, functions[0], time_limit)
         if len(functions) == 1 and isinstance(functions[0], (types.ModuleType, dict)):
             return _check(exercise, functions[0])
         if not functions:  # a notebook: the caller's globals
