@@ -154,7 +154,7 @@ def test_each_student_gets_their_own_numbers(tmp_path):
     import numpy as np
 
     from tinygrad_edu.exercises.checks import optimizers as check
-    from tinygrad_edu.grading.student import grade_exercise
+    from tinygrad_edu.grading.marking import grade_exercise
     from tinygrad_edu.optim import SGD
     from tinygrad_edu.sandbox import Limits
 

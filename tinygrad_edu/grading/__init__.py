@@ -1,7 +1,7 @@
 """Mark a whole class: ``tinygrad-edu grade SUBMISSIONS --out DIR`` (the command is :mod:`tinygrad_edu.cli.grade`).
 
 ``SUBMISSIONS`` holds one folder per student with their exercise files. Each student is graded in a process
-of their own (:mod:`.student`), ``jobs`` at a time, each exercise run apart (:mod:`tinygrad_edu.sandbox`);
+of their own (:mod:`.worker`), ``jobs`` at a time, each exercise run apart (:mod:`tinygrad_edu.sandbox`);
 the student's folder is only read. Each result is kept in ``DIR/.results/`` under the student's name with
 the hash of their files, so a run stopped at any moment (even ``kill -9``) resumes where it was: a student
 whose files have not changed is not graded again. The reports (:mod:`.reports`) are written at the end,
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_edu.grading import reports
-from tinygrad_edu.grading.student import folder_hash
+from tinygrad_edu.grading.marking import folder_hash
 from tinygrad_edu.support.atomic import atomic_write
 
 RESULTS = ".results"  # one JSON per student, in the output folder
@@ -42,7 +42,7 @@ def students(submissions: Path) -> list[Path]:
 
 
 def _grade_in_process(folder: Path, exercises: list[str], seconds: float) -> dict[str, Any]:
-    command = [sys.executable, "-m", "tinygrad_edu.grading.student", str(folder), "--exercises", ",".join(exercises),
+    command = [sys.executable, "-m", "tinygrad_edu.grading.worker", str(folder), "--exercises", ",".join(exercises),
                "--time-limit", str(seconds)]
     done = subprocess.run(command, capture_output=True, text=True, check=False,
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
@@ -73,8 +73,9 @@ def grade_class(submissions: Path, out: Path, exercises: list[str], jobs: int, s
                 continue
         todo.append(folder)
     bar = tqdm(total=len(todo), unit="student", desc="grading", disable=not progress)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_grade_in_process, folder, exercises, seconds): folder for folder in todo}
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = [pool.submit(_grade_in_process, folder, exercises, seconds) for folder in todo]
         for future in as_completed(futures):
             result = future.result()
             with atomic_write(cache / f"{result['student']}.json") as saved:
@@ -82,7 +83,9 @@ def grade_class(submissions: Path, out: Path, exercises: list[str], jobs: int, s
             outcome.results.append(result)
             outcome.graded += 1
             bar.update()
-    bar.close()
+    finally:  # Ctrl-C or an error: the students not started yet are not started (the results kept resume)
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
     outcome.files = write_reports(out, outcome.results, exercises)
     return outcome
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from tinygrad_edu.grading import reports
-from tinygrad_edu.grading.student import grade_student
+from tinygrad_edu.grading.marking import grade_student
 from tinygrad_edu.sandbox import Limits
 from tinygrad_edu.support.atomic import atomic_write
 

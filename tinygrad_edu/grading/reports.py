@@ -1,6 +1,6 @@
 """What ``grade`` writes, each file atomically: grades.csv, Gradescope results.json, JUnit XML, the summary.
 
-A student's result is the plain dict of :func:`tinygrad_edu.grading.student.grade_student`: for each exercise
+A student's result is the plain dict of :func:`tinygrad_edu.grading.marking.grade_student`: for each exercise
 its items (``status`` "pass" / "FAIL" / "not written yet" / "not submitted", ``diagnosis``, ``mistake``).
 """
 

@@ -1,16 +1,12 @@
 """Grade one student's folder: every exercise checked apart (:mod:`tinygrad_edu.sandbox`), as plain data.
 
-Run as ``python -m tinygrad_edu.grading.student FOLDER --exercises A,B --time-limit S``, it prints the
-result as one JSON object: ``grade`` runs one such process per student (a crash, a leak or a stuck check
-of one student cannot touch another's), and Gradescope's ``run_autograder`` calls :func:`grade_student`.
+``grade`` runs :func:`grade_student` in one process per student (:mod:`.worker`: a crash, a leak or a stuck
+check of one student cannot touch another's); Gradescope's ``run_autograder`` calls it too.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,18 +72,3 @@ def grade_student(folder: Path, exercises: list[str], limits: Limits, student: s
     student = folder.name if student is None else student
     results = [grade_exercise(name, folder, limits, student) for name in exercises]
     return {"student": folder.name, "hash": folder_hash(folder, exercises, limits.seconds), "exercises": results}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tinygrad_edu.grading.student")
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--exercises", required=True)
-    parser.add_argument("--time-limit", type=float, required=True)
-    args = parser.parse_args(argv)
-    result = grade_student(args.folder, args.exercises.split(","), Limits(seconds=args.time_limit))
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
