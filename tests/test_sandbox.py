@@ -54,6 +54,10 @@ CORPUS = {
                             "pass", "did not move"),
     "patch diagnose": ("import tinygrad_edu.exercises.diagnose as d\n"
                        "d.diagnose = lambda *a, **k: d.Verdict(True, 0.0)", "pass", "did not move"),
+    "patch Comparison.passed": ("from tinygrad_edu.manual.compare import Comparison\n"
+                                "Comparison.passed = property(lambda self: True)", "pass", "did not move"),
+    "patch the check's reference": ("import tinygrad_edu.exercises.checks.optimizers as c\n"
+                                    "c._momentum_variant = lambda *a: None", "pass", "imports the solution"),
     "patch Tensor.__mul__": ("from tinygrad_edu.tensor import Tensor\nTensor.__mul__ = lambda a, b: a", "pass",
                              "did not move"),
     "rewrite sys.stdout": ("import sys, io\nsys.stdout = io.StringIO()\nprint('all 2 items pass: well done')",
@@ -111,15 +115,29 @@ def _tree_hash(folder: Path, contents: bool = True) -> str:
 
 
 def _children() -> list[int]:
-    """Processes whose working folder is one of the sandbox's temporary folders."""
-    found = []
+    """This test's descendants whose working folder is one of the sandbox's temporary folders."""
+    parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if "tinygrad-edu-check-" in os.readlink(entry / "cwd"):
-                    found.append(int(entry.name))
-            except OSError:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    found = []
+    for pid in parents:
+        try:
+            if ours(pid) and "tinygrad-edu-check-" in os.readlink(f"/proc/{pid}/cwd"):
+                found.append(pid)
+        except OSError:
+            continue
     return found
 
 
@@ -255,3 +273,15 @@ def test_wire_round_trip_and_no_pickle():
     answer = wire.Encoder(Tensor, {id(t): i for i, t in enumerate(rebuilt.nodes)})
     order = wire.Decoder(answer.arrays, sender.nodes).decode(answer.encode(list(reversed(rebuilt.nodes))))
     assert order == list(reversed(sender.nodes))
+
+
+def test_commands_fail_hostile_files_with_exit_1(tmp_path, capsys):
+    from tinygrad_edu.cli import main
+
+    (tmp_path / "backward.py").write_text("from tinygrad_edu.manual import backward\n")
+    assert main(["compare", "--backward", str(tmp_path / "backward.py")]) == 1
+    assert "imports the solution" in " ".join(capsys.readouterr().err.split())
+    (tmp_path / "optimizers.py").write_text("import os\nos._exit(0)\n")
+    assert main(["exercise", "check", "optimizers", "--dir", str(tmp_path), "--time-limit", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "exited early" in err and "Traceback" not in err
