@@ -21,7 +21,7 @@ from tinygrad_edu.support.atomic import atomic_write
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when the autograder image is built: install the checker shipped in this zip.
 set -euo pipefail
-apt-get install -y python3 python3-pip python3-venv > /dev/null
+apt-get update -qq && apt-get install -y -qq python3 python3-pip python3-venv > /dev/null
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet /autograder/source/tinygrad_edu_src
 """
