@@ -185,7 +185,8 @@ def _load_backward(spec: str) -> tuple[Callable[..., Any] | None, int]:
         return None, 1
     _OPEN_SANDBOXES.append(box)
     if function not in box.functions:
-        print(f"tinygrad-edu compare: error: {path} has no function {function}()", file=sys.stderr)
+        listing = f"; it defines: {', '.join(box.defined)}" if box.defined else ""
+        print(f"tinygrad-edu compare: error: {path} has no function {function}(){listing}", file=sys.stderr)
         return None, 2
     return box.functions[function], 0
 

@@ -97,7 +97,9 @@ class Child:
         except BaseException as error:  # noqa: BLE001 - sys.exit() at the top of their file is theirs too
             return {"load_error": _early_exit(error, self.filename) + " (while loading the file)"}
         namespace = vars(self.module)
-        return {"functions": [name for name in wanted if callable(namespace.get(name))]}
+        defined = sorted(name for name, value in namespace.items()
+                         if callable(value) and getattr(value, "__module__", None) == self.module.__name__)
+        return {"functions": [name for name in wanted if callable(namespace.get(name))], "defined": defined}
 
     def call(self, body: dict, arrays: list[np.ndarray]) -> tuple[dict, list[np.ndarray]]:
         decoder = wire.Decoder(arrays, tensor_type=Tensor)

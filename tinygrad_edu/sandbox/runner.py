@@ -86,6 +86,7 @@ class Sandbox:
         self.limits = limits
         self.refusals: list[str] = []
         self.functions: dict[str, RemoteFunction] = {}
+        self.defined: list[str] = []
         self._folder: str | None = None
         self._pid: int | None = None
         self._requests = self._answers = -1
@@ -125,6 +126,7 @@ class Sandbox:
             self.close()
             raise StudentFileError(answer["load_error"])
         self.functions = {name: RemoteFunction(self, name) for name in answer["functions"] if name in self.names}
+        self.defined = [str(name) for name in answer.get("defined", [])]  # the file's own functions, for messages
 
     def close(self) -> None:
         """Kill the child's whole process group and remove its temporary folder."""
