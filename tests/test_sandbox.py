@@ -96,6 +96,7 @@ CORPUS = {
                        "exited early"),
     "fork bomb": ("import os", "while True: os.fork()", "start a process"),
     "huge output": ("", "print('x' * 10**7)", "printed too much"),
+    "huge output at import": ("print('x' * 10**7)", "pass", "printed too much"),
     "huge memory": ("import numpy as np", "np.ones(10**10)", "ran out of memory"),
 }
 

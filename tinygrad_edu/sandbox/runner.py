@@ -123,8 +123,11 @@ class Sandbox:
             raise StudentFileError(f"{error} (while loading the file)") from None
         self.refusals = answer.get("refused", [])
         if "load_error" in answer:
+            reason = answer["load_error"]
+            if _printed_too_much(self):
+                reason = f"{self.path}: printed too much (more than {self.limits.output_kb} kB of output) while loading"
             self.close()
-            raise StudentFileError(answer["load_error"])
+            raise StudentFileError(reason)
         self.functions = {name: RemoteFunction(self, name) for name in answer["functions"] if name in self.names}
         self.defined = [str(name) for name in answer.get("defined", [])]  # the file's own functions, for messages
 
