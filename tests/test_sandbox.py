@@ -94,6 +94,15 @@ CORPUS = {
     "closed stdout": ("import sys\nsys.stdout.close()", "print('hello')", "ValueError: I/O operation on closed file"),
     "closed channel": ("import os", "os.closerange(3, 256)",
                        "exited early"),
+    "forged deep answer": ("import os, struct", textwrap.dedent('''\
+        header = ('{"body": {"attempt": {"value": ' + "[" * 10**5 + "]" * 10**5 + '}}, "arrays": []}').encode()
+            payload = struct.pack(">Q", len(header)) + header
+            for fd in range(3, 128):
+                try:
+                    os.write(fd, struct.pack(">Q", len(payload)) + payload)
+                except OSError:
+                    pass
+            os._exit(0)'''), "momentum_step FAIL"),
     "fork bomb": ("import os", "while True: os.fork()", "start a process"),
     "huge output": ("", "print('x' * 10**7)", "printed too much"),
     "huge output at import": ("print('x' * 10**7)", "pass", "printed too much"),

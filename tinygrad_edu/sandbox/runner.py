@@ -62,6 +62,10 @@ class Guard:
     because: str = "imports the solution"
 
 
+# What decoding a forged or broken answer can raise (never let through: the verdict is then a failure).
+MALFORMED = (wire.WireError, RecursionError, KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
 class ChildFailure(Exception):
     """The child ended or broke the channel (os._exit, a crash, a forged message): no answer to this request."""
 
@@ -128,8 +132,10 @@ class Sandbox:
                 reason = f"{self.path}: printed too much (more than {self.limits.output_kb} kB of output) while loading"
             self.close()
             raise StudentFileError(reason)
-        self.functions = {name: RemoteFunction(self, name) for name in answer["functions"] if name in self.names}
-        self.defined = [str(name) for name in answer.get("defined", [])]  # the file's own functions, for messages
+        functions, defined = answer.get("functions"), answer.get("defined")
+        self.functions = {name: RemoteFunction(self, name) for name in self.names
+                          if isinstance(functions, list) and name in functions}
+        self.defined = [str(n) for n in defined] if isinstance(defined, list) else []  # for messages
 
     def close(self) -> None:
         """Kill the child's whole process group and remove its temporary folder."""
@@ -180,7 +186,9 @@ class Sandbox:
         if not isinstance(answer, dict) or "failure" in answer:
             self.close()
             raise ChildFailure(f"the checking process failed: {answer.get('failure') if isinstance(answer, dict) else answer}")
-        self.refusals = sorted(set(self.refusals) | set(answer.get("refused", [])))
+        refused = answer.get("refused", [])
+        self.refusals = sorted(set(self.refusals) | {r for r in refused if isinstance(r, str)}) \
+            if isinstance(refused, list) else self.refusals
         return answer, out
 
     def request(self, body: dict, arrays: list[np.ndarray], seconds: float) -> tuple[dict, list]:
@@ -271,10 +279,14 @@ class RemoteFunction:
             return Attempt(error=str(error), timed_out=True)
         except ChildFailure as error:
             return Attempt(error=str(error))
-        outcome = _decode_attempt(decoder, answer["attempt"], self.sandbox.limits)
-        _update_in_place(args, decoder.decode(answer.get("args")) if answer.get("args") is not None else None)
-        for index, grad in answer.get("grads", []):
-            decoder.nodes[index].grad = decoder.decode(grad)
+        try:
+            outcome = _decode_attempt(decoder, answer["attempt"], self.sandbox.limits)
+            _update_in_place(args, decoder.decode(answer.get("args")) if answer.get("args") is not None else None)
+            for index, grad in answer.get("grads", []):
+                decoder.nodes[index].grad = decoder.decode(grad)
+        except MALFORMED as error:
+            self.sandbox.close()
+            return Attempt(error=f"the checking process sent a malformed answer ({type(error).__name__})")
         if _printed_too_much(self.sandbox):
             outcome = Attempt(error=f"printed too much (more than {self.sandbox.limits.output_kb} kB of output)")
         return outcome
@@ -295,7 +307,13 @@ class RemoteFunction:
             return {name: Attempt(error=str(error), timed_out=isinstance(error, TimeoutError)) for name in correct}
         if answer.get("lines") is None:
             return None
-        return {name: _decode_attempt(decoder, line, self.sandbox.limits) for name, line in answer["lines"].items()}
+        try:
+            return {str(name): _decode_attempt(decoder, line, self.sandbox.limits)
+                    for name, line in answer["lines"].items()}
+        except MALFORMED as error:
+            self.sandbox.close()
+            return {name: Attempt(error=f"the checking process sent a malformed answer ({type(error).__name__})")
+                    for name in correct}
 
 
 class RemoteError(Exception):

@@ -273,8 +273,8 @@ def unpack(payload: bytes) -> tuple[Any, list[np.ndarray]]:
             arrays.append(np.lib.format.read_array(io.BytesIO(payload[offset : offset + size]), allow_pickle=False))
             offset += size
         return header["body"], arrays
-    except (ValueError, KeyError, TypeError, struct.error) as error:
-        raise WireError(f"a malformed message ({error})") from None
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError, struct.error) as error:
+        raise WireError(f"a malformed message ({type(error).__name__})") from None
 
 
 def write(fd: int, body: Any, arrays: list[np.ndarray]) -> None:
