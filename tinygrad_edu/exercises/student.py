@@ -44,6 +44,8 @@ class Attempt:
     not_written: bool = False
     error: str = ""  # "file:line: Type: message" when their code raised
     timed_out: bool = False  # their code was still running when its time limit passed (error says where)
+    seconds: float | None = None  # how long their function ran, measured where it ran (a child process's
+    # call is timed there: the judge's clock would add the sending of the inputs and the answer)
 
     @property
     def ok(self) -> bool:
@@ -200,7 +202,9 @@ def attempt(function: Callable[..., Any], *args: Any, filename: str | None = Non
         filename = getattr(getattr(function, "__code__", None), "co_filename", None)
     try:
         with TimeLimit(_time_limit.get() if time_limit is None else time_limit):
-            return Attempt(value=function(*args))
+            started = time.perf_counter()
+            value = function(*args)
+            return Attempt(value=value, seconds=time.perf_counter() - started)
     except NotImplementedError:
         return Attempt(not_written=True)
     except TimeLimitExceeded as error:

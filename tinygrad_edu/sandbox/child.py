@@ -159,7 +159,7 @@ def _flush() -> None:
 
 def _encode_attempt(encoder: wire.Encoder, outcome: Attempt) -> dict:
     return {"value": encoder.encode(outcome.value), "not_written": outcome.not_written, "error": outcome.error,
-            "timed_out": outcome.timed_out}
+            "timed_out": outcome.timed_out, "seconds": outcome.seconds}
 
 
 def _resolve(reference: dict) -> Any:

@@ -332,8 +332,10 @@ def _decode_attempt(decoder: wire.Decoder, tree: dict, limits: Limits) -> Attemp
     error = str(tree.get("error") or "")
     if "MemoryError" in error:
         error = error.replace("MemoryError", f"ran out of memory (the limit is {limits.memory_mb} MB): MemoryError", 1)
+    seconds = tree.get("seconds")
     return Attempt(value=decoder.decode(tree.get("value")), not_written=bool(tree.get("not_written")), error=error,
-                   timed_out=bool(tree.get("timed_out")))
+                   timed_out=bool(tree.get("timed_out")),
+                   seconds=float(seconds) if isinstance(seconds, (int, float)) else None)
 
 
 def _update_in_place(before: tuple, after: Any) -> None:
