@@ -44,8 +44,8 @@ class Attempt:
     not_written: bool = False
     error: str = ""  # "file:line: Type: message" when their code raised
     timed_out: bool = False  # their code was still running when its time limit passed (error says where)
-    seconds: float | None = None  # how long their function ran, measured where it ran (a child process's
-    # call is timed there: the judge's clock would add the sending of the inputs and the answer)
+    seconds: float | None = None  # the CPU time their function used, measured where it ran: neither the sending
+    # of inputs to a child process nor the waiting of a busy machine counts (a quadratic loop does)
 
     @property
     def ok(self) -> bool:
@@ -202,9 +202,9 @@ def attempt(function: Callable[..., Any], *args: Any, filename: str | None = Non
         filename = getattr(getattr(function, "__code__", None), "co_filename", None)
     try:
         with TimeLimit(_time_limit.get() if time_limit is None else time_limit):
-            started = time.perf_counter()
+            started = time.process_time()
             value = function(*args)
-            return Attempt(value=value, seconds=time.perf_counter() - started)
+            return Attempt(value=value, seconds=time.process_time() - started)
     except NotImplementedError:
         return Attempt(not_written=True)
     except TimeLimitExceeded as error:
