@@ -6,6 +6,8 @@
 2. Every lesson runs in quick mode, as a student would run it; what it prints and the figures it saves land in
    ``docs/generated/lesson-NN/``, which the pages show. A lesson runs again only when it or the package
    changed (a stamp of their contents), so ``mkdocs serve`` stays quick and reloads when a lesson changes.
+   What ``tinygrad-edu exercise check`` prints for a few wrong submissions lands in
+   ``docs/generated/exercises/`` (:data:`EXERCISE_EXAMPLES`), which the Exercises page includes.
 3. A line ``<!-- walkthrough: generated/lesson-NN/FOLDER -->`` in a page becomes a step-through of the SVG
    frames in that folder (``docs/javascripts/walkthrough.js`` adds the previous/next buttons and the slider),
    and ``[[lesson-NN:name]]`` becomes a number the lesson recorded in its run (``numbers.json``).
@@ -178,6 +180,54 @@ def generate_lesson_outputs() -> None:
         log.info("Ran the lessons %s in quick mode for the site's figures", ", ".join(ran))
 
 
+# --- 2b. What the exercise checker prints ------------------------------------------------------------------
+
+# Wrong submissions shown on the Exercises page: (exercise, a line of its solution, the student's line instead).
+EXERCISE_EXAMPLES = {
+    "network-backprop-forgot-1-over-n": ("network-backprop", "dZ2 = (P - Y) / N", "dZ2 = P - Y"),
+    "network-backprop-z1-for-a1": ("network-backprop", "dW2 = A1.T @ dZ2", "dW2 = Z1.T @ dZ2"),
+}
+EXERCISE_OUTPUTS = GENERATED / "exercises"
+
+
+def exercise_output(exercise: str, line: str, instead: str) -> str:
+    """What ``tinygrad-edu exercise check`` prints for the solution of ``exercise`` with ``line`` written as
+    ``instead``, run as a student runs it (an ``exercises/`` folder in an empty working folder)."""
+    from tinygrad_edu.exercises import get
+
+    solution = get(exercise).solution().splitlines()
+    found = [i for i, text in enumerate(solution) if text.strip().startswith(line)]
+    if not found:
+        raise PluginError(f"docs/hooks.py: no line {line!r} in the solution of {exercise}")
+    text = solution[found[0]]
+    solution[found[0]] = text[: len(text) - len(text.lstrip())] + instead  # the student's line, no comment
+    wrong = "\n".join(solution)
+    with tempfile.TemporaryDirectory(prefix="tinygrad-edu-docs-") as workdir:
+        folder = Path(workdir) / "exercises"
+        folder.mkdir()
+        (folder / get(exercise).filename).write_text(wrong + "\n")
+        result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "exercise", "check", exercise], cwd=workdir,
+                                env=dict(os.environ, NO_COLOR="1"), capture_output=True, text=True, timeout=120)
+    if result.returncode != 1:
+        raise PluginError(f"docs/hooks.py: the wrong {exercise} example should fail its check (exit 1), got exit "
+                          f"{result.returncode}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def generate_exercise_outputs() -> None:
+    """Write each example's output to docs/generated/exercises/NAME.txt (again only when the package changed)."""
+    digest = hashlib.sha256(repr(sorted(EXERCISE_EXAMPLES.items())).encode())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    stamp_file = EXERCISE_OUTPUTS / ".stamp"
+    if stamp_file.is_file() and stamp_file.read_text() == digest.hexdigest():
+        return
+    EXERCISE_OUTPUTS.mkdir(parents=True, exist_ok=True)
+    for name, (exercise, line, instead) in EXERCISE_EXAMPLES.items():
+        (EXERCISE_OUTPUTS / f"{name}.txt").write_text(exercise_output(exercise, line, instead))
+    stamp_file.write_text(digest.hexdigest())
+
+
 # --- 3. Walkthroughs ------------------------------------------------------------------------------------
 
 
@@ -188,7 +238,10 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     if not frames:
         raise PluginError(f"{page.file.src_uri}: the walkthrough folder docs/{folder} has no {FRAME_GLOB} frames")
     page_dir = (DOCS / page.file.src_uri).parent
-    lines = ['<div class="walkthrough" markdown>', ""]
+    from tinygrad_edu.viz.graph import HIGHLIGHT_COLOUR
+
+    # data-highlight: the colour of the op that runs, which walkthrough.js looks for to bring it into view.
+    lines = [f'<div class="walkthrough" data-highlight="{HIGHLIGHT_COLOUR}" markdown>', walkthrough_legend(), ""]
     for index, frame in enumerate(frames):
         caption = f"Backward step {index + 1} of {len(frames)}"
         link = Path(os.path.relpath(frame, page_dir)).as_posix()
@@ -200,6 +253,19 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
         ]
     lines.append("</div>")
     return "\n".join(lines)
+
+
+def walkthrough_legend() -> str:
+    """The colours of the frames, once above them: the frames are drawn without their legend (legend=False),
+    which would take a quarter of every frame's width, and on a phone make its text too small to read."""
+    from tinygrad_edu.viz.graph import HIGHLIGHT_COLOUR, OP_COLOUR, ROLE_COLOURS, ROLE_LEGEND
+
+    chips = [(f"background: {ROLE_COLOURS[role]}", text, "") for role, text in ROLE_LEGEND.items()]
+    chips += [(f"background: {OP_COLOUR}", "operation", ""),
+              ("", "partial gradient, more uses to add", "walkthrough-legend-partial"),
+              (f"border-color: {HIGHLIGHT_COLOUR}", "the rule that runs now", "walkthrough-legend-active")]
+    spans = "".join(f'<span><i class="{css}" style="{style}"></i>{text}</span>' for style, text, css in chips)
+    return f'<div class="walkthrough-legend" aria-label="legend">{spans}</div>'
 
 
 # --- 3b. Numbers quoted from a lesson's run -------------------------------------------------------------
@@ -293,6 +359,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 def on_pre_build(config: MkDocsConfig) -> None:
     ensure_katex()
     generate_lesson_outputs()
+    generate_exercise_outputs()
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:

@@ -133,6 +133,27 @@ BAD_USAGE: list[Row] = [
     # ---- notebooks ----
     *rows(2, "no lesson scripts", ("notebooks", "--lessons", "{tmp}")),
     *rows(2, "argument --out: ", ("notebooks", "--out", "{file}")),
+    *rows(2, "File name too long", ("notebooks", "--out", "{tmp}/" + "n" * 300), ("train", "--out", "n" * 300),
+          ("notebooks", "--lessons", "n" * 300), ("predict", "--checkpoint", "{model}", "--data-dir", "n" * 300)),
+    *rows(1, "File name too long", ("evaluate", "--checkpoint", "n" * 300)),
+    *rows(1, "is not UTF-8 text", ("notebooks", "--lessons", "{latin1_lessons}", "--out", "{tmp}/nb-latin1")),
+    # a notebook the student changed (edited, ran, made read-only) is theirs: refused, nothing written
+    *rows(1, "changed since this command wrote them", ("notebooks", "--lessons", "{one_lesson}", "--out", "{edited_notebooks}"),
+          ("notebooks", "--lessons", "{one_lesson}", "--out", "{read_only_notebooks}")),
+    # ---- train: a loss that explodes stops the run, naming the epoch and a learning rate to try ----
+    *rows(1, "at epoch 1, step 2 of 2 (learning rate", ("train", "--data-dir", "{small}", "--val-size", "50", "--epochs", "1",
+                                                       "--batch-size", "128", "--lr", "1e10", "--out", "{tmp}/exploded")),
+    *rows(1, "training diverged. Try a smaller learning rate, for example --lr 0.1.",
+          ("train", "--data-dir", "{small}", "--val-size", "50", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e10")),
+    *rows(1, "its metadata's 'config' is str", ("evaluate", "--checkpoint", "{config_str_meta}")),
+    # ---- found by the issue-23 adversarial pass ----
+    *rows(1, "training diverged. Try a smaller learning rate, for example --lr 0.1.",  # the epoch's mean loss grew
+          ("train", "--data-dir", "{small}", "--val-size", "50", "--epochs", "2", "--optimizer", "sgd", "--lr", "50")),
+    *rows(1, "is a broken symbolic link", ("evaluate", "--checkpoint", "{model}", "--data-dir", "{broken_link}")),
+    *rows(2, "must be a file path, got an empty string", ("evaluate", "--checkpoint", ""), ("predict", "--checkpoint", "")),
+    *rows(2, "argument --time-limit: must be at most 86400 seconds", ("exercise", "check", "engine", "--time-limit", "1e308")),
+    *rows(1, "gives 5000 validation examples out of the 300 training examples",
+          ("lessons/07_training_mnist.py", "--quick", "--data-dir", "{small}", "--out", "{tmp}/l7")),
     # ---- lessons: the same option types and messages, named after the script; refused before any work ----
     *rows(2, "argument --out: ", ("lessons/01_chain_rule.py", "--out", "{file}"),
           ("lessons/03_tensors.py", "--out", "{file}/figures"), ("lessons/06_network_graph.py", "--out", "{file}"),
@@ -151,6 +172,9 @@ BAD_USAGE: list[Row] = [
 # A few rows run again as real processes: the exit code and stderr a shell sees, and no "Traceback".
 SUBPROCESS_SAMPLE = [row for row in BAD_USAGE if row.argv[:2] in {("train", "--lr"), ("predict", "--checkpoint"),
                                                                    ("evaluate", "--checkpoint")}][::4]
+
+
+TINY_LESSON = "# %% [markdown]\n# # A tiny lesson\n\n# %%\nprint(1 + 1)\n"
 
 
 def _small_mnist(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +222,21 @@ def materials(tmp_path_factory) -> dict[str, str]:
     np.savez(m["wrong_shapes"], meta=np.array("{}"), **{**random_params(), "W2": np.zeros((3, 10), np.float32)})
     m["other_npz"] = tmp / "other.npz"
     np.savez(m["other_npz"], weights=np.zeros(3))
+    m["config_str_meta"] = save_checkpoint(tmp / "config_str.npz", random_params(), {"config": "x"})
+
+    m["one_lesson"] = tmp / "one-lesson"
+    m["one_lesson"].mkdir()
+    (m["one_lesson"] / "01_tiny.py").write_text(TINY_LESSON)
+    m["latin1_lessons"] = tmp / "latin1-lessons"
+    m["latin1_lessons"].mkdir()
+    (m["latin1_lessons"] / "01_tiny.py").write_bytes(TINY_LESSON.encode() + "# caf\u00e9\n".encode("latin-1"))
+    m["edited_notebooks"] = tmp / "edited-notebooks"
+    m["read_only_notebooks"] = tmp / "read-only-notebooks"
+    for folder in (m["edited_notebooks"], m["read_only_notebooks"]):
+        assert main(["notebooks", "--lessons", str(m["one_lesson"]), "--out", str(folder)]) == 0
+    edited = m["edited_notebooks"] / "01_tiny.ipynb"
+    edited.write_text(edited.read_text().replace("print(1 + 1)", "print(2 + 2)  # mine"))
+    (m["read_only_notebooks"] / "01_tiny.ipynb").chmod(0o444)
 
     m["zero_images"] = write_small_mnist(tmp / "zero", n_train=0, n_test=0)
     m["latin1_csv"] = tmp / "latin1"
@@ -215,6 +254,9 @@ def materials(tmp_path_factory) -> dict[str, str]:
     m["train_csv_only"] = tmp / "train-csv-only"
     m["train_csv_only"].mkdir()
     write_digits_csv(m["train_csv_only"] / "mnist_train.csv", images.reshape(5, -1), labels)
+    m["broken_link"] = write_small_mnist(tmp / "broken-link")
+    (m["broken_link"] / MNIST_FILES["test_labels"][0]).unlink()
+    (m["broken_link"] / MNIST_FILES["test_labels"][0]).symlink_to(tmp / "nowhere")
     m["folder_in_place"] = write_small_mnist(tmp / "folder-in-place")
     test_images = m["folder_in_place"] / MNIST_FILES["test_images"][0]
     test_images.unlink()
@@ -284,3 +326,45 @@ def test_not_canonical_mnist_is_one_note_and_the_run_goes_on(materials, capsys, 
     notes = [line for line in err.splitlines() if line.startswith("note:")]
     assert notes == [f"note: {materials['small']} does not hold the canonical MNIST (300 training and 50 test "
                      "images; MNIST has 60,000 and 10,000); using it as given."]
+
+
+# ---- outcomes that are not errors: nothing a user made is lost ----
+def test_notebooks_replace_only_their_own_untouched_notebooks(tmp_path, capsys):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "01_tiny.py").write_text(TINY_LESSON)
+    out = tmp_path / "notebooks"
+    assert main(["notebooks", "--lessons", str(lessons), "--out", str(out)]) == 0
+    notebook = out / "01_tiny.ipynb"
+    (lessons / "01_tiny.py").write_text(TINY_LESSON.replace("1 + 1", "3 + 3"))  # the lesson changed: regenerate
+    assert main(["notebooks", "--lessons", str(lessons), "--out", str(out)]) == 0
+    assert "print(3 + 3)" in notebook.read_text()
+    ran = json.loads(notebook.read_text())  # the student ran it: the outputs are theirs
+    ran["cells"][-1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["6\n"]}]
+    notebook.write_text(json.dumps(ran))
+    capsys.readouterr()
+    assert main(["notebooks", "--lessons", str(lessons), "--out", str(out)]) == 1
+    assert "01_tiny.ipynb in" in capsys.readouterr().err and json.loads(notebook.read_text()) == ran
+    assert main(["notebooks", "--lessons", str(lessons), "--out", str(out), "--force"]) == 0
+    assert json.loads(notebook.read_text())["cells"][-1]["outputs"] == []
+
+
+def test_a_figure_that_fails_does_not_lose_the_run(tmp_path, monkeypatch):
+    from tinygrad_edu.training import plots
+    from tinygrad_edu.training.loop import TrainConfig, TrainResult, write_outputs
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 20 is out of bounds for axis 0 with size 20")
+
+    monkeypatch.setattr(plots, "plot_predictions", broken)  # whatever the cause: here, a figure that crashes
+    images, labels = _small_mnist(20, 3)
+    history = [{"epoch": 1, "train_loss": 2.0, "train_accuracy": 0.1, "val_loss": 2.1, "val_accuracy": 0.1,
+                "lr": 0.005, "seconds": 0.1}]
+    result = TrainResult(TrainConfig(hidden=8, epochs=1), history, 0.1, 2.2, [0.1] * 10,
+                         np.ones((10, 10), dtype=np.int64), labels.astype(np.int64), random_params())
+    lines: list[str] = []
+    paths = write_outputs(result, tmp_path / "run", images, labels, lines.append)
+    assert any("warning: could not draw predictions.png (IndexError" in line for line in lines)
+    written = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"model.npz", "metrics.json", "metrics.csv", "curves.png", "confusion.png", "weights.png"} <= written
+    assert "predictions" not in paths and "predictions.png" not in written

@@ -8,7 +8,7 @@ shapes), softmax... The program is generated while computing it with NumPy (so e
 replayed on Tensors: every node must equal its NumPy value, and the gradient of a random weighting of the
 last node must match finite differences for every leaf.
 
-By default a few seconds' worth of seeds run; ``pytest --slow`` runs many more.
+By default a few seconds' worth of seeds run; ``pytest --many-seeds`` runs many more.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SLOW_SEEDS = 3000
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "seed" in metafunc.fixturenames:
-        count = SLOW_SEEDS if metafunc.config.getoption("--slow") else FAST_SEEDS
+        count = SLOW_SEEDS if metafunc.config.getoption("--many-seeds") else FAST_SEEDS
         metafunc.parametrize("seed", range(count))
 
 

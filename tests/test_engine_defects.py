@@ -401,3 +401,238 @@ def test_dropout_of_integers_is_not_truncated():
 def test_linear_layer_on_integer_input_stays_float32():
     out = Linear(3, 2, rng=np.random.default_rng(0))(np.array([[1, 2, 3]]))
     assert out.dtype == np.float32
+
+
+# ---- issue 23: silently wrong answers and raw NumPy errors of the Tensor API ----------------------------
+def test_tensor_copies_its_input_as_torch_tensor_does():
+    # torch.tensor(a) copies: y = sum(x * x) recorded with a = [1, 2] has gradient 2x = [2, 4], whatever a becomes.
+    a = np.array([1.0, 2.0])
+    x = Tensor(a, requires_grad=True)
+    loss = (x * x).sum()
+    a[0] = 100.0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    assert loss.item() == 5.0
+    t = Tensor(x)  # from another Tensor: a copy too
+    t.data[0] = -1.0
+    assert x.data[0] == 1.0
+
+
+def test_from_numpy_shares_memory_on_purpose():
+    from tinygrad_edu import from_numpy
+
+    a = np.zeros(3, dtype=np.float32)
+    x = from_numpy(a, requires_grad=True)
+    a[1] = 7.0
+    assert x.data[1] == 7.0 and x.requires_grad
+    with pytest.raises(TypeError, match="from_numpy: expected a NumPy array, got list"):
+        from_numpy([1.0])
+    with pytest.raises(GradError, match="from_numpy: requires_grad=True needs floating-point data"):
+        from_numpy(np.arange(3), requires_grad=True)
+
+
+def test_detach_shares_memory_as_in_pytorch():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    d = x.detach()
+    d.data[0] = 5.0
+    assert x.data[0] == 5.0 and not d.requires_grad
+
+
+@pytest.mark.parametrize("flag", ["no", 1, 0.5, None, [True]])
+def test_requires_grad_accepts_bools_only(flag):
+    with pytest.raises(TypeError, match="Tensor: requires_grad must be True or False"):
+        Tensor([1.0], requires_grad=flag)
+    assert Tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True
+
+
+def test_numpy_ufuncs_on_a_tensor_are_the_tensor_ops():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = np.exp(x)
+    assert isinstance(y, Tensor) and y._op == "exp"
+    total = np.sum(y * np.array([1.0, 3.0]))  # ndarray * Tensor and np.sum: Tensor ops too
+    assert isinstance(total, Tensor)
+    total.backward()
+    np.testing.assert_allclose(x.grad, [np.e, 3 * np.e**2], rtol=1e-6)  # d/dx sum(w e^x) = w e^x
+    assert np.mean(x).item() == 1.5 and np.max(x).item() == 2.0
+    np.testing.assert_array_equal(np.array([2.0, 2.0]) < x, [False, False])  # ndarray < Tensor: x > ndarray
+    assert np.reshape(x, (2, 1)).shape == (2, 1)
+
+
+def test_numpy_functions_that_would_lose_the_gradient_are_refused():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    for call, name in ((lambda: np.sin(x), "np.sin"), (lambda: np.concatenate([x, x]), "np.concatenate"),
+                       (lambda: np.add.reduce(x), "np.add.reduce")):
+        with pytest.raises(TypeError, match=rf"{name} on a Tensor that requires grad.*exp, log"):
+            call()
+    with pytest.raises(TypeError, match=r"np.sum on a Tensor: .*out"):
+        np.sum(x, out=np.zeros(()))
+    # without a gradient to lose, NumPy computes on the values, as it does for torch tensors
+    plain = Tensor([0.0, 1.0])
+    np.testing.assert_allclose(np.sin(plain), [0.0, np.sin(1.0)], rtol=1e-6)
+    assert np.concatenate([plain, plain]).shape == (4,)
+
+
+def test_gradcheck_max_coords_must_be_a_positive_integer():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match=r"gradcheck: max_coords must be a positive integer .* got"):
+            gradcheck(lambda x: x * 2, x, max_coords=bad)
+    assert gradcheck(lambda x: x * 2, x, max_coords=1)
+
+
+def test_relu_passes_the_gradient_at_nan_as_pytorch():
+    # PyTorch: relu's gradient is 0 where input <= 0, and NaN <= 0 is false, so the gradient passes at NaN.
+    x = Tensor([np.nan, 1.0, -1.0, 0.0], requires_grad=True)
+    y = x.relu()
+    y.sum().backward()
+    assert np.isnan(y.data[0])
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0, 0.0, 0.0])
+
+
+def test_a_complex_gradient_is_refused():
+    y = Tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(TypeError, match="backward: gradient must hold real numbers, got complex"):
+        y.backward(np.array([1 + 1j, 1]))
+
+
+def test_load_state_dict_refuses_values_that_do_not_fit():
+    model = MLP(hidden=4, seed=0)
+    before = {name: value.copy() for name, value in model.state_dict().items()}
+    huge = {name: np.full(value.shape, 1e300) for name, value in before.items()}
+    with pytest.raises(ValueError, match=r"load_state_dict: .* up to 1e\+300, beyond the largest float32"):
+        model.load_state_dict(huge)
+    strings = {name: np.full(value.shape, "a") for name, value in before.items()}
+    with pytest.raises(TypeError, match="load_state_dict: .* holds <U1 values, not numbers"):
+        model.load_state_dict(strings)
+    for name, value in model.state_dict().items():  # all or nothing: no parameter was changed
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_a_grad_assigned_by_hand_that_backward_cannot_add_into_is_refused_before_backward():
+    # PyTorch refuses x.grad = torch.ones(3) for x of shape (5,) at the assignment ("assigned grad has data of a
+    # different size"). Here it is refused when backward starts, before any gradient is added: NumPy would
+    # otherwise fail half-way (".grad" of w already updated) with "operands could not be broadcast".
+    read_only = np.ones(5)
+    read_only.flags.writeable = False
+    for bad, phrase in ((np.ones(3), r"float64 array of shape \(3,\)"), (np.ones(5, dtype=np.int64), "int64 array"),
+                        ([1.0] * 5, "list"), (read_only, "read-only float64")):
+        x = Tensor(np.ones(5, np.float32), requires_grad=True, name="w")
+        w = Tensor(np.ones(5, np.float32), requires_grad=True)
+        w.grad = np.full(5, 3.0, np.float32)
+        x.grad = bad
+        with pytest.raises(GradError, match=rf"backward: the tensor 'w' of shape \(5,\) has a .grad of {phrase}"):
+            (x * w).sum().backward()
+        np.testing.assert_array_equal(w.grad, 3.0)  # refused before any gradient was added
+    other = Tensor(np.ones(2, np.float32), requires_grad=True)
+    other.grad = np.ones(7)  # not in the graph below: not its business
+    x = Tensor(np.ones(2, np.float32), requires_grad=True)
+    x.grad = np.ones(2, np.float32)
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    x.grad = np.ones(9)
+    x.zero_grad()  # a bad .grad reset before backward is no longer a problem
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_data_replaced_by_another_shape_is_named_not_a_raw_numpy_error():
+    # PyTorch also refuses this at backward ("returned an invalid gradient ... expected shape compatible with").
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    w = Tensor(np.ones((3, 4)), requires_grad=True)
+    loss = (x @ w).sum()
+    x.data = np.ones((3, 5))
+    with pytest.raises(GradError, match=r"matmul.*\.data was replaced by an array of another shape"):
+        loss.backward()
+
+
+def test_ops_keep_the_arrays_of_their_forward():
+    # PyTorch saves an op's inputs: assigning .data afterwards does not change the recorded gradient.
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    w = Tensor([3.0, 4.0], requires_grad=True)
+    loss = (x * w).sum()
+    w.data = np.array([30.0, 40.0], np.float32)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+@pytest.mark.parametrize("dtype, number", [(np.int32, 2**40), (np.int8, 200), (np.int8, -129), (np.uint8, -1)])
+def test_an_integer_that_does_not_fit_the_tensor_dtype_is_refused_as_in_pytorch(dtype, number):
+    # PyTorch: torch.tensor([1], dtype=torch.int8) + 200 raises "value cannot be converted to type int8_t
+    # without overflow"; NumPy would raise a bare OverflowError (or wrap a NumPy integer without a word).
+    x = Tensor(np.array([1], dtype))
+    with pytest.raises(OverflowError, match=rf"add: the number {number} does not fit the tensor's dtype"):
+        x + number
+    with pytest.raises(OverflowError, match=rf"mul: the number {number} does not fit"):
+        np.int64(number) * x
+    assert (x.astype(np.int64) + number).item() == 1 + number
+
+
+def test_integer_tensors_wrap_on_overflow_as_in_pytorch():
+    # Tensor with tensor: PyTorch and NumPy both wrap: 100 + 100 in int8 is -56.
+    assert (Tensor(np.array([100], np.int8)) + Tensor(np.array([100], np.int8))).item() == -56
+    assert bool((Tensor(np.array([1], np.int8)) < 256).all())  # a comparison is exact, even beyond the dtype
+
+
+def test_dtype_conversions_that_do_not_fit_are_refused():
+    with pytest.raises(TypeError, match="Tensor: dtype 'foo' is not a NumPy dtype"):
+        Tensor([1.0], dtype="foo")
+    with pytest.raises(TypeError, match="astype: dtype 'foo' is not a NumPy dtype"):
+        Tensor([1.0]).astype("foo")
+    with pytest.raises(OverflowError, match=r"Tensor: the values 300..300 do not fit dtype int8"):
+        Tensor([300], dtype=np.int8)
+    with pytest.raises(ValueError, match="astype: cannot convert NaN or infinity to the integer dtype int64"):
+        Tensor([np.nan]).astype(np.int64)
+
+
+@pytest.mark.parametrize("index", [2**63, -(2**70), 1.5, "a"])
+def test_an_index_that_does_not_fit_names_getitem(index):
+    with pytest.raises(IndexError, match=r"getitem: index .* does not fit shape \(3,\)"):
+        Tensor([1.0, 2.0, 3.0])[index]
+
+
+def test_optimizer_gradients_as_lists_and_read_only_parameters():
+    p = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    SGD([p], lr=0.5).step([[1.0, 1.0, 1.0]])  # a nested list is an array of numbers: accepted
+    np.testing.assert_allclose(p.data, [0.5, 1.5, 2.5])
+    with pytest.raises(TypeError, match=r"SGD.step: gradient 0 must be an array of numbers, got list \['a'"):
+        SGD([p], lr=0.5).step([["a", "b", "c"]])
+    frozen = np.ones(3, np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="SGD: parameter 0 is a read-only array"):
+        SGD([frozen], lr=0.1)
+
+
+# ---- found by the issue-23 adversarial pass ----------------------------------------------------------
+def test_iterating_a_0d_tensor_is_refused_as_in_pytorch():
+    # Through __getitem__ Python iterated a 0-d tensor as empty: list(Tensor(1.0)) was [] without a word.
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(Tensor(1.0))
+    rows = list(Tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert len(rows) == 2 and isinstance(rows[0], Tensor) and rows[1].data.tolist() == [3.0, 4.0]
+
+
+def test_a_gradient_of_nones_is_refused_not_turned_into_nan():
+    y = Tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(TypeError, match=r"backward: gradient must hold numbers"):
+        y.backward([None, None])
+
+
+def test_softmax_of_a_row_of_minus_inf_is_nan_without_a_warning():
+    # PyTorch: softmax([-inf, -inf]) is [nan, nan], silently; the autouse fixture turns a warning into a failure.
+    assert np.isnan(Tensor([[-np.inf, -np.inf]]).softmax().data).all()
+    assert np.isnan(Tensor([[-np.inf, -np.inf]]).log_softmax().data).all()
+
+
+def test_a_float_number_beyond_float32_is_inf_without_a_warning():
+    assert np.isinf((Tensor([1.0]) * 1e300).data).all()  # PyTorch: tensor([inf])
+
+
+def test_argmax_axis_out_of_range_names_the_op():
+    with pytest.raises(ShapeError, match=r"argmax: axis 3 is out of range .* \(2, 3\)"):
+        Tensor(np.ones((2, 3))).argmax(axis=3)
+    assert Tensor([[1.0, 5.0], [7.0, 2.0]]).argmax(axis=-1).tolist() == [1, 0]
+
+
+def test_gradcheck_seed_must_be_a_whole_number():
+    with pytest.raises(ValueError, match=r"gradcheck: seed must be a whole number 0 or more, got -1"):
+        gradcheck(lambda x: x * 2, Tensor([1.0], requires_grad=True), seed=-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -45,8 +46,12 @@ def test_solution_passes_every_item(tmp_path, name, capsys):
 @pytest.mark.parametrize("name", list(EXERCISES))
 def test_untouched_stub_is_not_written_yet(tmp_path, name, capsys):
     assert main(["exercise", "start", name, "--dir", str(tmp_path)]) == 0
-    assert (tmp_path / get(name).filename).read_text() == get(name).stub()
-    capsys.readouterr()
+    # The file's header says the check command as start printed it, with this --dir.
+    command = f"tinygrad-edu exercise check {name} --dir {tmp_path}"
+    assert command in capsys.readouterr().out
+    written = (tmp_path / get(name).filename).read_text()
+    assert written == get(name).stub().replace(f"tinygrad-edu exercise check {name}", command, 1)
+    assert command in written.split('"""')[1]
     assert main(["exercise", "check", name, "--dir", str(tmp_path)]) == 1
     out = capsys.readouterr()
     report = check_file(name, tmp_path / get(name).filename)
@@ -266,7 +271,8 @@ def test_wrong_shape_numpy_refuses_names_the_line_and_the_wanted_shapes(tmp_path
 def test_wrong_shape_returned_is_diagnosed(tmp_path):
     text = replace_line(get("tensor-ops").solution(), "return G @ B.T, A.T @ G", "return G @ B.T, G.T @ A")
     item = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["matmul_backward"]
-    assert "your dB is transposed (shape (5, 3), expected (3, 5))" in item.diagnosis
+    assert item.mistake == "transpose"
+    assert "your dB is (A.T @ G).T" in item.diagnosis and "(shape (5, 3), expected (3, 5))" in item.diagnosis
 
 
 def test_missing_function_is_named(tmp_path):
@@ -361,14 +367,24 @@ def test_start_never_overwrites_without_force(tmp_path, capsys):
     assert main(["exercise", "start", "engine", "--dir", str(tmp_path)]) == 1
     assert "--force" in capsys.readouterr().err and path.read_text() == "my work\n"
     assert main(["exercise", "start", "engine", "--dir", str(tmp_path), "--force"]) == 0
-    assert path.read_text() == get("engine").stub()
+    assert path.read_text() == get("engine").stub().replace("check engine", f"check engine --dir {tmp_path}")
 
 
-def test_list_shows_status_per_exercise(tmp_path, capsys):
+def test_start_in_the_default_folder_writes_the_stub_as_it_is(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["exercise", "start", "engine"]) == 0
+    assert (tmp_path / "exercises" / "engine.py").read_text() == get("engine").stub()
+    assert "check with:\n  tinygrad-edu exercise check engine\n" in capsys.readouterr().out
+
+
+def test_list_shows_status_per_exercise_from_the_last_check(tmp_path, capsys):
     write(tmp_path, "local-derivatives", get("local-derivatives").solution())
     main(["exercise", "start", "tensor-ops", "--dir", str(tmp_path)])
     text = replace_line(get("optimizers").solution(), "m_hat = ", "m_hat = m")
     write(tmp_path, "optimizers", text)
+    main(["exercise", "start", "engine", "--dir", str(tmp_path)])
+    for name in ("local-derivatives", "tensor-ops", "optimizers"):
+        main(["exercise", "check", name, "--dir", str(tmp_path)])
     capsys.readouterr()
     assert main(["exercise", "list", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -376,6 +392,38 @@ def test_list_shows_status_per_exercise(tmp_path, capsys):
         assert name in out
     assert "-> done" in out and "-> not started" in out and "-> 0 of 7 items passing" in out
     assert "-> 1 of 2 items passing" in out
+    assert "-> started, not checked yet (tinygrad-edu exercise check engine" in out  # never run by list
+    (tmp_path / get("local-derivatives").filename).write_text(get("local-derivatives").solution() + "\n# more\n")
+    main(["exercise", "list", "--dir", str(tmp_path)])
+    assert "-> changed since the last check (done then)" in capsys.readouterr().out
+
+
+def test_list_never_runs_student_code(tmp_path, capsys):
+    """A file that exits (or loops, or deletes things) at import cannot cut the listing short: list reads no code."""
+    write(tmp_path, "engine", "import sys\nsys.exit(0)\n")
+    write(tmp_path, "optimizers", "raise SystemExit('stop')\n")
+    assert main(["exercise", "list", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in EXERCISES) and out.rstrip().endswith("tinygrad-edu exercise start NAME")
+    assert out.count("started, not checked yet") == 2
+
+
+def test_a_damaged_saved_result_reads_as_not_checked(tmp_path, capsys):
+    write(tmp_path, "engine", get("engine").solution())
+    main(["exercise", "check", "engine", "--dir", str(tmp_path)])
+    saved = tmp_path / ".tinygrad_edu" / "engine.json"
+    assert json.loads(saved.read_text())["passed"] is True
+    saved.write_text('{"passed": "yes"')
+    capsys.readouterr()
+    main(["exercise", "list", "--dir", str(tmp_path)])
+    assert "started, not checked yet (tinygrad-edu exercise check engine" in capsys.readouterr().out
+
+
+def test_a_file_with_a_byte_order_mark_loads_as_python_runs_it(tmp_path, capsys):
+    # Windows editors may save UTF-8 with a byte-order mark; Python runs such a file, so the checker must load it.
+    (tmp_path / get("engine").filename).write_bytes(b"\xef\xbb\xbf" + get("engine").solution().encode("utf-8"))
+    assert main(["exercise", "check", "engine", "--dir", str(tmp_path)]) == 0
+    assert "SyntaxError" not in capsys.readouterr().err
 
 
 def test_bad_usage_exits_2(tmp_path, capsys):
@@ -424,3 +472,24 @@ def test_engine_quadratic_backward_is_named_too_slow_before_the_long_chain(tmp_p
     assert report["backward"].passed
     diagnosis = report[OWN_FUNCTIONS_ROW].diagnosis
     assert diagnosis.startswith("too slow:") and "grows with the square of the graph" in diagnosis
+
+
+def test_a_mistake_of_every_parameter_is_said_once(tmp_path):
+    # An epoch over unshuffled examples makes W1, b1, W2 and b2 wrong for one reason: one sentence, not four.
+    text = get("training-step").solution().replace("order = rng.permutation(len(x))", "order = np.arange(len(x))")
+    diagnosis = check_file("training-step", write(tmp_path, "training-step", text))["train_epoch"].diagnosis
+    assert diagnosis.startswith("the examples were not shuffled") and diagnosis.count("not shuffled") == 1
+    assert "also wrong" not in diagnosis
+
+
+def test_a_sentence_starting_with_code_keeps_its_case(tmp_path):
+    # A catalogued sentence that starts with its label starts with code: "dx", "sum_to_shape(", never capitalised
+    # to "Dx" or "Sum_to_shape(", whether it stands alone or after the generic sentence.
+    text = get("tensor-ops").solution().replace("x.shape) / x.shape[axis]", "x.shape)")
+    diagnosis = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["mean_backward"].diagnosis
+    assert "dx for axis=0: a mean divides" in diagnosis and "Dx" not in diagnosis
+    text = get("engine").solution()
+    keepdims = text.index("keepdims=True)", text.index("size_one_axes"))
+    text = text[:keepdims] + "keepdims=False)" + text[keepdims + len("keepdims=True)"):]
+    diagnosis = check_file("engine", write(tmp_path, "engine", text))["sum_to_shape"].diagnosis
+    assert "sum_to_shape(grad of shape" in diagnosis and "Sum_to_shape" not in diagnosis

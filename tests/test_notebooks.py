@@ -32,7 +32,7 @@ FIGURES = {
     "03_tensors": (["image/png"], False),
     "04_forward_pass": (["image/png"] * 2, False),
     "05_backprop_by_hand": (["image/png"] * 2, True),
-    "06_network_graph": (["image/svg+xml"], False),
+    "06_network_graph": (["image/svg+xml"] * 2, False),  # the network's graph, one layer as a circuit
     "07_training_mnist": (["image/png"] * 4, True),
     "08_experiments": (["image/png"] * 4, True),
 }
@@ -117,6 +117,10 @@ def test_notebooks_command_writes_one_notebook_per_lesson(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     written = sorted(p.stem for p in (tmp_path / "nb").glob("*.ipynb"))
     assert written == list(FIGURES)
+    # It says how to open them, and where JupyterLab is not installed, how to install it.
+    assert "jupyter lab " in result.stdout
+    has_jupyterlab = subprocess.run([sys.executable, "-c", "import jupyterlab"], capture_output=True).returncode == 0
+    assert ('pip install -e ".[student]"' in result.stdout) != has_jupyterlab
     notebook = json.loads((tmp_path / "nb" / "01_chain_rule.ipynb").read_text())
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
     assert notebook["cells"][0]["cell_type"] == "markdown"

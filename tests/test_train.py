@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinygrad_edu.training.loop import ConfigError, TrainConfig, confusion_matrix, fit, make_engine, train
+from tinygrad_edu.training.loop import OUTPUT_FILES, ConfigError, TrainConfig, confusion_matrix, fit, make_engine, train
 
 
 def synthetic(n: int = 1600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -117,6 +117,7 @@ def test_train_evaluate_predict_commands(mnist_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     reported = float(re.search(r"^test accuracy: (\d+\.\d\d)%$", result.stdout, re.M).group(1))
     assert 85.0 <= reported <= 100.0
+    assert ", 1 epoch, seed 0" in result.stdout  # one epoch, not "1 epochs"
     for name in ("model.npz", "metrics.json", "metrics.csv", "curves.png", "predictions.png", "confusion.png", "weights.png"):
         assert (out / name).is_file() and str(out / name) in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
@@ -126,12 +127,31 @@ def test_train_evaluate_predict_commands(mnist_dir, tmp_path):
     evaluated = run_cli("evaluate", "--checkpoint", str(out / "model.npz"), "--data-dir", str(mnist_dir))
     assert evaluated.returncode == 0, evaluated.stderr
     assert f"test accuracy: {reported:.2f}%" in evaluated.stdout  # the checkpoint reproduces the figure
+    assert "trained with autodiff for 1 epoch\n" in evaluated.stdout
     assert len(re.findall(r"^\s+\d  +1?\d{3,4} ", evaluated.stdout, re.M)) == 10  # one row per digit
 
     predicted = run_cli("predict", "--checkpoint", str(out / "model.npz"), "--index", "0", "--data-dir", str(mnist_dir))
     assert predicted.returncode == 0, predicted.stderr
     assert "true label: 7" in predicted.stdout  # the first MNIST test image is a 7
     assert "@@" in predicted.stdout  # the digit drawn in text
+
+
+def test_train_command_with_a_test_set_smaller_than_the_digit_grid(tmp_path):
+    """Kaggle's CSV layout with 7 test rows (the grid holds 40): the run ends with every output, 7 digits shown."""
+    from tinygrad_edu.data import write_digits_csv
+    from tests.test_plots import png_size
+
+    rng = np.random.default_rng(0)
+    for name, n in (("mnist_train.csv", 300), ("mnist_test.csv", 7)):
+        write_digits_csv(tmp_path / name, rng.integers(0, 256, (n, 784), dtype=np.uint8), rng.integers(0, 10, n))
+    out = tmp_path / "run"
+    result = run_cli("train", "--data-dir", str(tmp_path), "--hidden", "8", "--epochs", "1", "--val-size", "50",
+                     "--no-progress", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    width, height = png_size(out / "predictions.png")
+    assert 7 * 28 * 3 < width < 7 * 28 * 5 + 100 and height < 2 * 28 * 5  # one row of 7 digits
+    assert len(json.loads((out / "metrics.json").read_text())["per_class_accuracy"]) == 10
 
 
 def test_train_command_without_data_says_what_to_do(tmp_path):
@@ -147,23 +167,39 @@ def test_evaluate_with_a_missing_checkpoint(tmp_path):
     assert "no such checkpoint" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_engines_agree_to_rounding_with_sgd_and_adam_magnifies_it_on_rare_pixels(mnist):
-    """One default epoch on MNIST's 55,000 training images with each engine, as the README and lesson 7 state:
-    SGD ends within float32 rounding (measured 2.4e-7), Adam's W1 a few 1e-5 apart (measured 4.4e-5), largest
-    in the rows of pixels that are almost never on, where Adam divides a near-zero gradient by its near-zero
-    sqrt(v)."""
+FLOAT32_ROUNDING = 2.0**-24  # unit roundoff: relative error of one float32 rounding
+
+
+@pytest.mark.slow
+def test_engines_differ_by_rounding_which_adam_magnifies_but_the_networks_predict_alike(mnist):
+    """One default epoch on MNIST's 55,000 training images with both engines side by side, asserting what holds
+    with any BLAS build (the figures, measured by benchmarks/engine_drift.py, are in training/agreement.py).
+
+    Until a ReLU decision differs between the engines (then a whole gradient term differs, and the drift may
+    cascade: when and whether depends on the build), SGD adds at most about one float32 rounding of the
+    weights per step, and Adam, whose step is at most about lr, stays under a tenth of one step in total
+    (measured: 2e-7 and 9e-3 lr). In float64 the same Adam epoch ends within 1e-10 (measured 7e-15), so the
+    float32 drift is rounding, not a difference of formulas. With or without a cascade, the two trained
+    networks predict the same digit for at least 99% of the test images (measured 99.54% after 216,225
+    differing ReLU decisions)."""
+    from tinygrad_edu import manual
     from tinygrad_edu.data import train_val_split
-    from tinygrad_edu.training.loop import engines_difference
+    from tinygrad_edu.training.agreement import lockstep
 
     train_x, train_y, _, _ = train_val_split(mnist.train_images, mnist.train_labels, 5000, seed=0)
-    sgd = engines_difference(TrainConfig(optimizer="sgd", epochs=1), train_x, train_y)
-    assert max(d.max() for d in sgd.values()) < 1e-6  # float32 rounding of weights of size ~0.1
-    adam = engines_difference(TrainConfig(optimizer="adam", epochs=1), train_x, train_y)
-    assert 1e-5 < adam["W1"].max() < 1e-3
-    assert adam["W1"].max() > 30 * sgd["W1"].max()
-    assert max(adam[name].max() for name in ("b1", "W2", "b2")) < 1e-5
-    # The largest differences sit in W1's rows for pixels that are on in under 1% of the training images.
-    on_fraction = (train_x > 0).mean(axis=0)
-    rows = adam["W1"].max(axis=1)
-    assert on_fraction[rows.argmax()] < 0.01
-    assert rows[on_fraction < 0.01].max() > 3 * rows[on_fraction >= 0.01].max()
+    sgd = lockstep(TrainConfig(optimizer="sgd", epochs=1), train_x, train_y)
+    adam = lockstep(TrainConfig(optimizer="adam", epochs=1), train_x, train_y)
+    for run in (sgd, adam):
+        assert run.steps_agreeing >= 1  # both engines start from the same weights: step 1 always agrees
+    largest_weight = max(np.abs(w).max() for w in sgd.params["manual"].values())
+    sgd_bound = sgd.steps_agreeing * FLOAT32_ROUNDING * largest_weight
+    assert sgd.drift[sgd.steps_agreeing - 1] < sgd_bound, (sgd.drift[sgd.steps_agreeing - 1], sgd_bound)
+    adam_lr = TrainConfig(optimizer="adam").lr
+    assert adam.drift[adam.steps_agreeing - 1] < 0.1 * adam_lr, adam.drift[adam.steps_agreeing - 1]
+
+    adam64 = lockstep(TrainConfig(optimizer="adam", epochs=1), train_x, train_y, dtype=np.float64)
+    assert adam64.drift[-1] < 1e-10, adam64.drift[-1]
+
+    for run in (sgd, adam):
+        predictions = [manual.forward(params, mnist.test_images)["Z2"].argmax(axis=1) for params in run.params.values()]
+        assert np.mean(predictions[0] == predictions[1]) >= 0.99

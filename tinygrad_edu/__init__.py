@@ -11,7 +11,7 @@
 
 __version__ = "0.1.0"
 
-from tinygrad_edu.tensor import Tensor, no_grad, is_grad_enabled  # noqa: E402
+from tinygrad_edu.tensor import Tensor, from_numpy, no_grad, is_grad_enabled  # noqa: E402
 from tinygrad_edu.gradcheck import gradcheck, gradcheck_report  # noqa: E402
 
-__all__ = ["Tensor", "no_grad", "is_grad_enabled", "gradcheck", "gradcheck_report", "__version__"]
+__all__ = ["Tensor", "from_numpy", "no_grad", "is_grad_enabled", "gradcheck", "gradcheck_report", "__version__"]

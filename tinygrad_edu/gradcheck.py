@@ -134,6 +134,12 @@ def gradcheck_report(
                 f"gradcheck: {name} must be a {smallest} finite number, got {value!r}"
                 + (" (the finite-difference step; 1e-6 suits float64)" if name == "eps" else "")
             )
+    if max_coords is not None and (isinstance(max_coords, bool) or not isinstance(max_coords, (int, np.integer))
+                                   or max_coords < 1):
+        raise ValueError(f"gradcheck: max_coords must be a positive integer (how many coordinates to check per "
+                         f"input) or None for all of them, got {max_coords!r}; 0 would check nothing")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"gradcheck: seed must be a whole number 0 or more, got {seed!r}")
     rng = np.random.default_rng(seed)
     args = [
         Tensor(x.data.astype(np.float64), requires_grad=True) if isinstance(x, Tensor) and x.requires_grad else x

@@ -132,11 +132,9 @@ class Module:
                 f"load_state_dict: expected parameters {sorted(params)}, got {sorted(state)}; "
                 "was the checkpoint made for another network?"
             )
-        for name, param in params.items():
-            value = np.asarray(state[name])
-            if value.shape != param.shape:
-                raise ValueError(f"load_state_dict: {name} has shape {value.shape}, the model expects {param.shape}")
-            param.data[...] = value
+        converted = {name: _loadable(name, state[name], param) for name, param in params.items()}
+        for name, param in params.items():  # only once every value is known to fit: all or nothing
+            param.data[...] = converted[name]
 
     def num_parameters(self) -> int:
         """The total number of scalars in the parameters."""
@@ -148,6 +146,24 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _loadable(name: str, value: Any, param: Tensor) -> np.ndarray:
+    """``value`` in ``param``'s shape and dtype, or an error: no silent inf from 1e300 in float32, no strings."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"load_state_dict: {name} holds {value.dtype} values, not numbers")
+    if value.shape != param.shape:
+        raise ValueError(f"load_state_dict: {name} has shape {value.shape}, the model expects {param.shape}")
+    with np.errstate(over="raise"):
+        try:
+            return value.astype(param.dtype)
+        except FloatingPointError:
+            finite = np.abs(value[np.isfinite(value)])
+            raise ValueError(
+                f"load_state_dict: {name} holds values up to {finite.max():.3g}, beyond the largest {param.dtype} "
+                f"({np.finfo(param.dtype).max:.3g}); they would become inf. Was it saved from another model?"
+            ) from None
 
 
 class Linear(Module):

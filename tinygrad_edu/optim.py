@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,9 @@ class Optimizer:
             if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
                 kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
                 raise TypeError(f"{type(self).__name__}: parameter {self._name(index)} must be a float array or Tensor, got {kind}")
+            if not array.flags.writeable:
+                raise ValueError(f"{type(self).__name__}: parameter {self._name(index)} is a read-only array, and the "
+                                 "optimizer updates parameters in place; pass a writable copy (np.array(a))")
             # Listed twice, a parameter would be updated twice per step (PyTorch refuses it too).
             seen = first_index.setdefault(id(array), index)
             if seen != index:
@@ -102,6 +106,7 @@ class Optimizer:
             if grad is None:
                 continue
             array = param.data if isinstance(param, Tensor) else param
+            grad = self._checked_gradient(index, grad)
             if grad.shape != array.shape:
                 raise ShapeError(
                     f"{type(self).__name__}.step: gradient {index} has shape {grad.shape} but parameter "
@@ -111,6 +116,17 @@ class Optimizer:
             if not state:
                 state["scratch"] = np.empty_like(array)
             self._update(array, grad, state)
+
+    def _checked_gradient(self, index: int, grad: Any) -> np.ndarray:
+        """Gradient ``index`` as an array of real numbers (a nested list is fine), or an error naming it."""
+        try:
+            array = np.asarray(grad)
+        except ValueError:  # ragged lists
+            array = np.asarray(None)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}.step: gradient {index} must be an array of numbers, got "
+                            f"{type(grad).__name__} {grad!r:.60}")
+        return array
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError

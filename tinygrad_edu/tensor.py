@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
@@ -115,17 +116,20 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def topological_order(root: Tensor) -> list[Tensor]:
     """``root`` and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
-    visited = {root}  # tensors hash by identity, as in PyTorch
-    stack = [(root, iter(root._inputs))]  # each tensor with its inputs to see
+    opened, placed = set(), set()  # tensors hash by identity, as in PyTorch
+    stack = [root]
     while stack:
-        tensor, inputs = stack[-1]
-        for parent in inputs:  # goes on where this tensor's last turn stopped
-            if parent not in visited:
-                visited.add(parent)
-                stack.append((parent, iter(parent._inputs)))
-                break  # the parent's own inputs come first
-        else:  # all its inputs are in the order now: the tensor follows them
-            order.append(stack.pop()[0])
+        tensor = stack[-1]  # it stays on the stack while its inputs are walked
+        if tensor not in opened:  # first time on top: push its inputs above it
+            opened.add(tensor)
+            for parent in reversed(tensor._inputs):  # the first input on top
+                if parent not in opened:
+                    stack.append(parent)
+        else:  # on top again: its inputs are all in the order, so it follows
+            stack.pop()
+            if tensor not in placed:  # pushed by two users, it comes back twice
+                placed.add(tensor)
+                order.append(tensor)
     return order
 # --8<-- [end:topological_order]
 
@@ -165,6 +169,36 @@ def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Steps:
 # --8<-- [end:iter_backward]
 
 
+# Tensors whose .grad was assigned by hand (x.grad = ...), not by backward: usually none, so backward can check
+# them all up front without walking the graph twice.
+# (By id, with weak references: a WeakSet would compare two tensors with ==, which gives an array.)
+_assigned_grads: dict[int, weakref.ref[Tensor]] = {}
+
+
+def _check_assigned_grads(root: Tensor) -> None:
+    """Before backward adds anything: a ``.grad`` assigned by hand must be a writable float array of its tensor's
+    shape, since backward adds into it in place. Otherwise NumPy would fail half-way through, in its own words,
+    with some gradients added and others not. (PyTorch checks at the assignment itself.)"""
+    assigned = [tensor for ref in list(_assigned_grads.values()) if (tensor := ref()) is not None]
+    unusable = [tensor for tensor in assigned if tensor._grad is not None and not (
+        isinstance(tensor._grad, np.ndarray) and tensor._grad.dtype.kind == "f"
+        and tensor._grad.shape == tensor.data.shape and tensor._grad.flags.writeable)]
+    if not unusable:
+        return
+    in_graph = set(topological_order(root))  # only then: a tensor of another graph is not this backward's business
+    for tensor in unusable:
+        if tensor in in_graph:
+            grad = tensor._grad
+            got = (f"{'read-only ' if not grad.flags.writeable else ''}{grad.dtype} array of shape {grad.shape}"
+                   if isinstance(grad, np.ndarray) else type(grad).__name__)
+            label = f"the tensor {tensor.name!r}" if tensor.name else "a tensor"
+            raise GradError(
+                f"backward: {label} of shape {tensor.data.shape} has a .grad of {got} (assigned by hand); backward "
+                f"adds into .grad in place, so it must be a writable float array of shape {tensor.data.shape}. "
+                "Set it to None (x.zero_grad()) to start again."
+            )
+
+
 def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
     """The gradient of an input that ``op`` broadcast, summed back to the input's shape.
 
@@ -178,7 +212,9 @@ def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
         raise GradError(
             f"backward of {op}: returned a gradient of shape {grad.shape} for an input of shape "
             f"{parent.shape}; an op's backward must return, per input, a gradient of the input's shape or of "
-            "the shape it was broadcast to (a bug in that op's backward)."
+            "the shape it was broadcast to. Either that input's .data was replaced by an array of another shape "
+            "after the op was recorded (run the forward pass again after changing .data), or the op's backward "
+            "has a bug."
         )
     return sum_to_shape(grad, parent.data.shape)
 
@@ -200,6 +236,15 @@ def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
         return np.ones(root.shape, dtype=root.dtype)
     values = gradient.data if isinstance(gradient, Tensor) else gradient
     try:
+        kind = np.asarray(values).dtype.kind
+    except ValueError:  # ragged lists
+        kind = "O"
+    if kind == "c":  # NumPy would drop the imaginary part, with only a warning
+        raise TypeError(f"backward: gradient must hold real numbers, got complex values {values!r:.60}; the engine "
+                        "differentiates real functions only (pass the real part, np.real(g), if that is what you mean)")
+    try:
+        if kind not in "biuf":  # None would become NaN, "1" would become 1.0
+            raise TypeError
         grad = np.asarray(values, dtype=root.dtype)
     except (TypeError, ValueError):
         raise TypeError(
@@ -309,11 +354,134 @@ def _as_array(data: Any, op: str) -> np.ndarray:
     return array
 
 
+def _number_as(number: float | int | np.generic, dtype: np.dtype, op: str) -> np.ndarray:
+    """A Python or NumPy number as a 0-d array of ``dtype``. An integer outside the dtype's range is refused, as
+    PyTorch refuses ``int8_tensor + 200``; NumPy would raise a bare OverflowError, or wrap a NumPy integer."""
+    if dtype.kind in "iu" and isinstance(number, (int, np.integer)) and not isinstance(number, (bool, np.bool_)):
+        info = np.iinfo(dtype)
+        if not info.min <= number <= info.max:
+            raise OverflowError(
+                f"{op}: the number {number} does not fit the tensor's dtype {dtype} ({info.min}..{info.max}); "
+                f"PyTorch refuses it too. Convert the tensor to a wider dtype first, e.g. x.astype(np.int64)"
+            )
+    try:
+        with np.errstate(over="ignore"):  # a float beyond float32 becomes inf, as in PyTorch, without a warning
+            return np.asarray(number, dtype=dtype)
+    except OverflowError:  # a Python int beyond any float, e.g. 2**2000
+        raise OverflowError(f"{op}: a {len(str(abs(number)))}-digit number is too large for dtype {dtype}") from None
+
+
+def _checked_dtype(dtype: Any, op: str) -> np.dtype:
+    """``dtype`` as a NumPy dtype of numbers (bool, integer or float), or an error naming ``op``."""
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: dtype {dtype!r:.40} is not a NumPy dtype; use np.float32, np.float64, np.int64 or "
+                        "np.bool_ (or their names, e.g. 'float32')") from None
+    if checked.kind not in _CATEGORY:
+        raise TypeError(f"{op}: a tensor holds numbers (bool, integer or float), not dtype {checked}")
+    return checked
+
+
+def _cast(array: np.ndarray, dtype: np.dtype, op: str) -> np.ndarray:
+    """``array`` in ``dtype``; integers that do not fit are refused, as PyTorch refuses them ("value cannot be
+    converted to type int8_t without overflow"), where NumPy would wrap 300 to 44 without a word."""
+    if dtype.kind in "iu" and array.dtype != dtype and array.size:
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{op}: cannot convert NaN or infinity to the integer dtype {dtype}")
+        info = np.iinfo(dtype)
+        low, high = array.min(), array.max()
+        if low < info.min or high > info.max:
+            raise OverflowError(
+                f"{op}: the values {low}..{high} do not fit dtype {dtype} ({info.min}..{info.max}); "
+                "choose a wider dtype (e.g. np.int64)"
+            )
+    return array.astype(dtype, copy=False)
+
+
 def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool, shape: tuple[int, ...]) -> np.ndarray:
     """Broadcast the gradient of a reduction (sum, mean, max) back over the reduced axes."""
     if not keepdims and axes:
         grad = np.expand_dims(grad, axes)
     return np.broadcast_to(grad, shape)
+
+
+def from_numpy(array: np.ndarray, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """A Tensor that shares ``array``'s memory, as ``torch.from_numpy``: no copy is made.
+
+    ``Tensor(a)`` copies (as ``torch.tensor``), so changing ``a`` later cannot change a recorded graph. Share on
+    purpose when the array is large and you will not change it, or when you want the tensor to see your
+    in-place updates (``a += 1`` changes the tensor too). The array must be a NumPy array of numbers.
+
+    >>> a = np.zeros(3, dtype=np.float32)
+    >>> x = from_numpy(a)
+    >>> a[0] = 5.0
+    >>> x.data[0]
+    np.float32(5.0)
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}; use Tensor(...) to copy "
+                        "other data")
+    array = _as_array(array, "from_numpy")  # the same array object: np.asarray does not copy an ndarray
+    out = Tensor._constant(array)
+    out.requires_grad, out.name = _checked_requires_grad(requires_grad, array, "from_numpy"), name
+    return out
+
+
+def _checked_requires_grad(requires_grad: Any, array: np.ndarray, op: str) -> bool:
+    """``requires_grad`` as a bool: True or False only ("no" would read as True), True for floats only."""
+    if not isinstance(requires_grad, (bool, np.bool_)):
+        raise TypeError(f"{op}: requires_grad must be True or False, got {type(requires_grad).__name__} "
+                        f"{requires_grad!r:.40}")
+    if requires_grad and array.dtype.kind != "f":
+        raise GradError(
+            f"{op}: requires_grad=True needs floating-point data, got {array.dtype} data of shape "
+            f"{array.shape}. Gradients of integers are not defined; use floats, e.g. "
+            "Tensor([1.0, 2.0], requires_grad=True) or dtype=np.float32."
+        )
+    return bool(requires_grad)
+
+
+# NumPy's ufuncs that are Tensor ops: ufunc name -> (method, method when the Tensor is the right operand).
+_UFUNC_METHODS: dict[str, tuple[str, ...]] = {
+    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"), "multiply": ("__mul__", "__rmul__"),
+    "divide": ("__truediv__", "__rtruediv__"), "true_divide": ("__truediv__", "__rtruediv__"),
+    "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
+    "maximum": ("maximum", "maximum"), "minimum": ("minimum", "minimum"),
+    "less": ("__lt__", "__gt__"), "less_equal": ("__le__", "__ge__"), "greater": ("__gt__", "__lt__"),
+    "greater_equal": ("__ge__", "__le__"), "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
+    "negative": ("__neg__",), "exp": ("exp",), "log": ("log",), "sqrt": ("sqrt",), "tanh": ("tanh",),
+    "absolute": ("abs",),
+}
+# NumPy functions that are Tensor methods: np.sum(x, axis=0) is x.sum(axis=0).
+_FUNCTION_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "amax": "max", "reshape": "reshape",
+                     "transpose": "transpose", "clip": "clip"}
+_TENSOR_OPS = ("+ - * / ** @, exp, log, sqrt, tanh, sigmoid, relu, abs, clip, maximum, minimum, sum, mean, max, "
+               "reshape, transpose, softmax, log_softmax (see tinygrad_edu.functional too)")
+
+
+def _numpy_on_values(call: str, compute: Callable[..., Any], args: tuple, kwargs: dict | None = None) -> Any:
+    """Run a NumPy function the Tensor has no op for on the tensors' plain values (as PyTorch does), unless a
+    tensor requires grad: NumPy cannot record the function, so its gradient would be lost without a word."""
+    needs_grad = False
+
+    def values(item: Any) -> Any:
+        nonlocal needs_grad
+        if isinstance(item, Tensor):
+            needs_grad = needs_grad or item.requires_grad
+            return item.data
+        if isinstance(item, (list, tuple)):
+            return type(item)(values(inner) for inner in item)
+        return item
+
+    plain_args, plain_kwargs = values(args), {key: values(value) for key, value in (kwargs or {}).items()}
+    if needs_grad:
+        raise TypeError(
+            f"{call} on a Tensor that requires grad: NumPy cannot record it, so no gradient would flow through "
+            f"it. Use the Tensor's ops instead ({_TENSOR_OPS}), or give NumPy the plain values, x.detach().numpy(), "
+            "if you want no gradient."
+        )
+    return compute(*plain_args, **plain_kwargs)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -341,7 +509,7 @@ class Tensor:
     # The op is kept on the tensor itself (as in micrograd), not in a record of its own: every Python object
     # a live graph holds is walked by the garbage collector again and again, so one object fewer per op
     # makes a long graph cheaper to build.
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_inputs", "_backward", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "name", "_op", "_inputs", "_backward", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not ndarray.__add__
 
     def __init__(
@@ -355,20 +523,14 @@ class Tensor:
             data = data.data
         array = _as_array(data, "Tensor")
         if dtype is not None:
-            array = array.astype(dtype, copy=False)
+            array = _cast(array, _checked_dtype(dtype, "Tensor"), "Tensor")
         elif array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
             array = array.astype(np.float32)  # Python floats: float32 by default, as in PyTorch
-        if array.dtype.kind not in _CATEGORY:
-            raise TypeError(f"Tensor: a tensor holds numbers (bool, integer or float), not dtype {array.dtype}")
-        if requires_grad and array.dtype.kind != "f":
-            raise GradError(
-                f"Tensor: requires_grad=True needs floating-point data, got {array.dtype} data of shape "
-                f"{array.shape}. Gradients of integers are not defined; use floats, e.g. "
-                "Tensor([1.0, 2.0], requires_grad=True) or dtype=np.float32."
-            )
+        if isinstance(data, np.ndarray) and np.may_share_memory(array, data):
+            array = array.copy()  # as torch.tensor: changing the caller's array later must not change the graph
+        self.requires_grad: bool = _checked_requires_grad(requires_grad, array, "Tensor")
         self.data: np.ndarray = array
-        self.grad: np.ndarray | None = None
-        self.requires_grad: bool = bool(requires_grad)
+        self._grad: np.ndarray | None = None
         self.name: str | None = name
         self._op: str | None = None
         self._inputs: tuple[Tensor, ...] = ()
@@ -382,7 +544,7 @@ class Tensor:
         if type(data) is not np.ndarray:  # NumPy returns scalars from full reductions and 0-d arithmetic
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)  # as _constant, inlined: this runs once per op
-        out.data, out.grad, out.name, out._retains_grad = data, None, None, False
+        out.data, out._grad, out.name, out._retains_grad = data, None, None, False
         if _grad_mode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
@@ -400,13 +562,13 @@ class Tensor:
         if isinstance(other, Tensor):
             if other.data.dtype is self.data.dtype:  # the common case (``is``: 3 times faster than ==)
                 return self, other
-        elif type(other) in (float, int) and self.data.dtype.kind == "f":  # the common case: x * 2.0
+        elif type(other) in (float, int) and self.data.dtype.kind == "f" and abs(other) < 1e300:  # the common case: x * 2.0
             return self, Tensor._constant(np.asarray(other, dtype=self.data.dtype))
         elif not isinstance(other, (bool, int, float, np.generic)):
             other = Tensor._constant(_as_array(other, op))
         dtype = _result_dtype((self, other))
         if not isinstance(other, Tensor):  # a Python or NumPy number
-            return self.astype(dtype), Tensor._constant(np.asarray(other, dtype=dtype))
+            return self.astype(dtype), Tensor._constant(_number_as(other, dtype, op))
         return self.astype(dtype), other.astype(dtype)
 
     def _floating(self) -> Tensor:
@@ -417,7 +579,7 @@ class Tensor:
     def _constant(data: np.ndarray) -> Tensor:
         """A leaf that needs no gradient, made without ``__init__``'s checks (the data is already an array)."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.name, out._retains_grad = data, None, None, False
+        out.data, out._grad, out.name, out._retains_grad = data, None, None, False
         out.requires_grad, out._op, out._inputs, out._backward = False, None, (), None
         return out
 
@@ -442,6 +604,12 @@ class Tensor:
     def is_leaf(self) -> bool:
         """True for tensors created by the user (not computed by a recorded op)."""
         return self._op is None
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The entries along the first axis, each a Tensor (as PyTorch); a 0-d tensor has none to iterate over."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor: it has no first axis (use .item() for its value)")
+        return (self[i] for i in range(len(self.data)))
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -471,20 +639,33 @@ class Tensor:
         Calling backward twice adds the gradients again (as PyTorch does); call ``zero_grad()``
         (or an optimizer's) between steps.
         """
+        _check_assigned_grads(self)
         for _ in iter_backward(self, gradient):
             pass
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """``dL/dthis`` after ``backward()``: a float array of this tensor's shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        self._grad = value
+        if value is not None:  # set by hand: checked by the next backward (see _check_assigned_grads)
+            key = id(self)
+            _assigned_grads[key] = weakref.ref(self, lambda _, key=key: _assigned_grads.pop(key, None))
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
         """Add ``grad`` into ``.grad``. The first time, a copy: backward may pass one array to several
         tensors (``add`` hands its gradient to both inputs), and each ``.grad`` must be its own."""
-        if self.grad is None:
-            self.grad = grad.astype(self.data.dtype)  # astype copies
+        if self._grad is None:
+            self._grad = grad.astype(self.data.dtype)  # astype copies
         else:
-            self.grad += grad
+            self._grad += grad
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
-        self.grad = None
+        self._grad = None
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this intermediate result after backward (leaves always keep theirs)."""
@@ -492,8 +673,10 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
-        return Tensor(self.data, name=self.name)
+        """A new leaf sharing this data (as PyTorch's ``detach``), cut from the graph: no gradient flows through it."""
+        out = Tensor._constant(self.data)
+        out.name = self.name
+        return out
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied)."""
@@ -525,7 +708,7 @@ class Tensor:
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """Index of the largest entry (along ``axis``): a NumPy array, since indices have no gradient."""
-        return self.data.argmax(axis=axis)
+        return self.data.argmax(axis=None if axis is None else _single_axis(axis, self.shape, "argmax"))
 
     # ================================================================================================
     # Operations. Each one: the forward with NumPy, then its local backward rule, together.
@@ -563,15 +746,16 @@ class Tensor:
     def __mul__(self, other: ArrayLike) -> Tensor:
         """``a * b`` elementwise.  d(ab)/da = b, d(ab)/db = a."""
         a, b = self._operands(other, "mul")
+        x, y = a.data, b.data  # the arrays of this forward, even if someone assigns .data later (as PyTorch)
         try:
-            out = a.data * b.data
+            out = x * y
         except ValueError:
             raise _shape_error("mul", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
             return (
-                g * b.data if a.requires_grad else None,
-                g * a.data if b.requires_grad else None,
+                g * y if a.requires_grad else None,
+                g * x if b.requires_grad else None,
             )
 
         return Tensor._result(out, (a, b), "mul", backward)
@@ -584,17 +768,18 @@ class Tensor:
         """
         a, b = self._operands(other, "div")
         a, b = a._floating(), b._floating()
+        divisor = b.data
         try:
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = a.data / b.data
+                out = a.data / divisor
         except ValueError:
             raise _shape_error("div", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (
-                    g / b.data if a.requires_grad else None,
-                    -g * out / b.data if b.requires_grad else None,
+                    g / divisor if a.requires_grad else None,
+                    -g * out / divisor if b.requires_grad else None,
                 )
 
         return Tensor._result(out, (a, b), "div", backward)
@@ -614,14 +799,14 @@ class Tensor:
                 f"dtype {a.dtype} and the exponent {b.data.min()} would give fractions. Use a float "
                 f"exponent (x ** {b.data.min()}.0) or float data (Tensor([1.0, 2.0]))."
             )
+        x, n = a.data, b.data
         try:
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = a.data**b.data
+                out = x**n
         except ValueError:
             raise _shape_error("pow", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            x, n = a.data, b.data
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (
                     np.where(n == 0, 0, g * n * x ** (n - 1)) if a.requires_grad else None,
@@ -652,20 +837,22 @@ class Tensor:
                 "Did you mean to transpose one of them (b.T)?",
             ) from None
 
+        x, y = a.data, b.data  # the arrays of this forward, even if someone assigns .data later
+
         def backward(g: np.ndarray):
             # Promote 1-D operands to matrices so one formula serves every case.
-            a2 = a.data[None, :] if a.ndim == 1 else a.data
-            b2 = b.data[:, None] if b.ndim == 1 else b.data
-            g2 = np.expand_dims(g, -1) if b.ndim == 1 else g
-            if a.ndim == 1:
+            a2 = x[None, :] if x.ndim == 1 else x
+            b2 = y[:, None] if y.ndim == 1 else y
+            g2 = np.expand_dims(g, -1) if y.ndim == 1 else g
+            if x.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
             grad_a = grad_b = None
             if a.requires_grad:
                 grad_a = sum_to_shape(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
-                grad_a = grad_a.reshape(a.shape) if a.ndim == 1 else grad_a
+                grad_a = grad_a.reshape(x.shape) if x.ndim == 1 else grad_a
             if b.requires_grad:
                 grad_b = sum_to_shape(np.swapaxes(a2, -1, -2) @ g2, b2.shape)
-                grad_b = grad_b.reshape(b.shape) if b.ndim == 1 else grad_b
+                grad_b = grad_b.reshape(y.shape) if y.ndim == 1 else grad_b
             return grad_a, grad_b
 
         return Tensor._result(out, (a, b), "matmul", backward)
@@ -686,13 +873,14 @@ class Tensor:
         """maximum and minimum: ``pick`` elementwise; the gradient goes to the operand that ``wins``, and
         where ``a == b`` each gets half of it."""
         a, b = self._operands(other, op)
+        x, y = a.data, b.data
         try:
-            out = pick(a.data, b.data)
+            out = pick(x, y)
         except ValueError:
             raise _shape_error(op, a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            to_a = np.where(wins(a.data, b.data), g, np.where(a.data == b.data, g / 2, np.zeros((), g.dtype)))
+            to_a = np.where(wins(x, y), g, np.where(x == y, g / 2, np.zeros((), g.dtype)))
             return (
                 to_a if a.requires_grad else None,
                 g - to_a if b.requires_grad else None,
@@ -729,6 +917,8 @@ class Tensor:
     def _compare(self, other: ArrayLike, op: str, compare: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         if not isinstance(other, (Tensor, np.ndarray, np.generic, int, float, list, tuple)):
             return NotImplemented  # x == None is False, as for any Python object
+        if type(other) in (int, float):  # NumPy compares a Python number exactly, even beyond the dtype (int8 < 256)
+            return compare(self.data, other)
         a, b = self._operands(other, op)
         try:
             return compare(a.data, b.data)
@@ -755,6 +945,44 @@ class Tensor:
 
     __hash__ = object.__hash__  # by identity, as PyTorch: a Tensor can be a dict key despite its ==
 
+    # -- NumPy functions on a Tensor ------------------------------------------------------------------
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(x)``: the values (no gradient), so plotting and ``np.testing`` take tensors."""
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``np.exp(x)``, ``ndarray + x``, ``x < ndarray``...: the Tensor op of the same name, so the gradient flows.
+
+        A ufunc the Tensor has no op for (``np.sin``), a ufunc method (``np.add.reduce``) or ``out=`` is refused
+        when a tensor requires grad (NumPy cannot record it for backward), and computed on the plain values,
+        as an ndarray, otherwise, as PyTorch does.
+        """
+        methods = _UFUNC_METHODS.get(ufunc.__name__) if method == "__call__" and not kwargs else None
+        if methods is not None:
+            if len(inputs) == 1:
+                return getattr(self, methods[0])()
+            first, second = inputs
+            if isinstance(first, Tensor):
+                return getattr(first, methods[0])(second)
+            return getattr(second, methods[1])(first)  # ndarray + x: x.__radd__(ndarray)
+        call = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        return _numpy_on_values(call, lambda *args: getattr(ufunc, method)(*args, **kwargs), inputs)
+
+    def __array_function__(self, func: Callable[..., Any], types: tuple[type, ...], args: tuple, kwargs: dict) -> Any:
+        """``np.sum(x)``, ``np.mean``, ``np.max``, ``np.reshape``, ``np.transpose``, ``np.clip``: the Tensor method.
+        Any other NumPy function is refused when a tensor requires grad, and computed on the values otherwise."""
+        name = _FUNCTION_METHODS.get(func.__name__)
+        if name is not None and args and isinstance(args[0], Tensor):
+            try:
+                return getattr(args[0], name)(*args[1:], **kwargs)
+            except TypeError as error:
+                if "argument" not in str(error):  # an op's own error, not a keyword the method lacks
+                    raise
+                raise TypeError(f"np.{func.__name__} on a Tensor: {error}; the Tensor method x.{name}() takes "
+                                f"only the arguments of its docstring (e.g. axis, keepdims), not out= or dtype=") from None
+        return _numpy_on_values(f"np.{func.__name__}", func, args, kwargs)
+
     # -- elementwise unary ops ------------------------------------------------------------------------
     def __neg__(self) -> Tensor:
         """``-a``.  d(-a)/da = -1."""
@@ -768,14 +996,14 @@ class Tensor:
 
     def astype(self, dtype: Any) -> Tensor:
         """The same values in another dtype (e.g. ``x.astype(np.float64)``); the gradient flows back cast."""
-        source = self.dtype
-        if np.dtype(dtype) == source:
+        source, dtype = self.dtype, _checked_dtype(dtype, "astype")
+        if dtype == source:
             return self
 
         def backward(g: np.ndarray):
             return (g.astype(source),)
 
-        return Tensor._result(_as_array(self.data, "astype").astype(dtype), (self,), "astype", backward)
+        return Tensor._result(_cast(self.data, dtype, "astype"), (self,), "astype", backward)
 
     def abs(self) -> Tensor:
         """``|a|``.  d|a|/da = sign(a), which is 0 at a = 0 (as PyTorch)."""
@@ -835,10 +1063,11 @@ class Tensor:
                 f"{x.shape} are negative (smallest {x.data.min():.4g}); log is only defined for numbers "
                 ">= 0 (log 0 = -inf). For log-probabilities use log_softmax(), which never takes log of 0."
             )
+        values = x.data
 
         def backward(g: np.ndarray):
             with np.errstate(divide="ignore"):
-                return (g / x.data,)
+                return (g / values,)
 
         with np.errstate(divide="ignore"):
             return Tensor._result(np.log(x.data), (x,), "log", backward)
@@ -860,11 +1089,15 @@ class Tensor:
         return Tensor._result(out, (x,), "sqrt", backward)
 
     def relu(self) -> Tensor:
-        """``max(a, 0)``.  Derivative 1 where a > 0, else 0 (0 at a = 0, as PyTorch)."""
+        """``max(a, 0)``.  Derivative 0 where a <= 0, else 1 (0 at a = 0, as PyTorch).
+
+        PyTorch's rule is "0 where a <= 0", so at a NaN (NaN <= 0 is false) the gradient passes through and the
+        NaN stays visible; ``max(NaN, 0)`` is NaN too.
+        """
         x = self.data
 
         def backward(g: np.ndarray):
-            return (g * (x > 0),)
+            return (np.where(x <= 0, np.zeros((), g.dtype), g),)
 
         return Tensor._result(np.maximum(x, 0), (self,), "relu", backward)
 
@@ -1002,7 +1235,7 @@ class Tensor:
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
         try:
             out = self.data[index]
-        except IndexError as error:
+        except (IndexError, OverflowError, ValueError, TypeError) as error:  # 2**63 overflows NumPy's index type
             raise IndexError(f"getitem: index {index!r:.80} does not fit shape {self.shape}: {error}") from None
         shape, dtype = self.shape, self.dtype
 
@@ -1022,9 +1255,10 @@ class Tensor:
         """
         x = self._floating()
         axis = _single_axis(axis, x.shape, "softmax")
-        shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
-        e = np.exp(shifted)
-        p = e / e.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row of -inf (or with +inf) gives NaN, as PyTorch, without a warning
+            shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
+            e = np.exp(shifted)
+            p = e / e.sum(axis=axis, keepdims=True)
 
         def backward(g: np.ndarray):
             return (p * (g - (g * p).sum(axis=axis, keepdims=True)),)
@@ -1038,8 +1272,9 @@ class Tensor:
         """
         x = self._floating()
         axis = _single_axis(axis, x.shape, "log_softmax")
-        shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
-        with np.errstate(divide="ignore"):  # only an empty axis sums to 0, and its result is empty anyway
+        # divide: only an empty axis sums to 0, and its result is empty anyway; invalid: a row of -inf gives NaN
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shifted = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
             out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
         def backward(g: np.ndarray):

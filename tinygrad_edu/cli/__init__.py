@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -34,8 +35,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with one sub-parser per entry of ``COMMANDS``."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser with one sub-parser per entry of ``COMMANDS``.
+
+    Args:
+        only: the command about to run: only its module is imported and its options declared (the others
+            keep their one-line help), which saves a command the start-up cost of all the others'
+            imports. None declares every command's options.
+    """
     parser = argparse.ArgumentParser(
         prog="tinygrad-edu",
         description="Learn how neural networks learn: autodiff, hand-derived backprop and MNIST.",
@@ -43,10 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinygrad-edu {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        if only is None or name == only:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
     return parser
 
 
@@ -71,7 +79,10 @@ def _terminate_cleanly_on_sigterm() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the first word that is not an option names the command (the top level has only --help and --version)
+    command = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(only=command)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -92,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tinygrad-edu {args.command}: error: out of memory; try a smaller --hidden or --batch-size",
               file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of our output went away (`tinygrad-edu ... | head`): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice: no second error at exit
+        return 141  # 128 + SIGPIPE, what a shell reports for a command whose pipe was closed
     except OSError as error:  # a file we could not read or write that no check above foresaw: say which
-        where = f" {error.filename}" if error.filename else ""
-        print(f"tinygrad-edu {args.command}: error:{where}: {error.strerror or error}", file=sys.stderr)
+        where = f" {error.filename}:" if error.filename else ""
+        print(f"tinygrad-edu {args.command}: error:{where} {error.strerror or error}", file=sys.stderr)
         return 1

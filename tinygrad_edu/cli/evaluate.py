@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.support.options import input_folder
+from tinygrad_edu.support.options import file_path, input_folder
 from tinygrad_edu.training.loop import confusion_matrix, loss_and_accuracy, predict_in_chunks
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint`` and ``--data-dir``, shared by ``evaluate`` and ``predict``."""
-    parser.add_argument("--checkpoint", required=True, type=Path, metavar="FILE",
+    parser.add_argument("--checkpoint", required=True, type=file_path, metavar="FILE",
                         help="a model.npz written by `tinygrad-edu train`")
     parser.add_argument("--data-dir", type=input_folder, default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
 
@@ -38,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     loss, accuracy = loss_and_accuracy(logits, mnist.test_labels)
     confusion = confusion_matrix(mnist.test_labels, logits.argmax(axis=1))
     hidden = params["W1"].shape[1]
+    epochs = len(meta.get("epochs", []))
     print(f"checkpoint {args.checkpoint}: 784-{hidden}-10, trained with {meta.get('config', {}).get('engine', '?')}"
-          f" for {len(meta.get('epochs', []))} epochs")
+          f" for {epochs} epoch{'' if epochs == 1 else 's'}")
     print(f"test accuracy: {100 * accuracy:.2f}%  (test loss {loss:.4f}, {len(mnist.test_labels)} images)")
     print("digit  images  correct  accuracy  most often mistaken for")
     for digit in range(10):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from tinygrad_edu.support.atomic import atomic_write
-from tinygrad_edu.support.options import input_folder, output_folder, positive_float
+from tinygrad_edu.support.options import input_folder, output_folder, time_limit
 from tinygrad_edu.errors import UsageError
-from tinygrad_edu.exercises.catalogue import EXERCISES, get
+from tinygrad_edu.exercises.catalogue import EXERCISES, Exercise, get
 from tinygrad_edu.exercises.student import DEFAULT_TIME_LIMIT, StudentFileError
 
 DEFAULT_DIR = "exercises"
+RESULTS_DIR = ".tinygrad_edu"  # in the exercises folder: the last check's result of each file, for `exercise list`
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,24 +40,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action == "start":
             sub.add_argument("--force", action="store_true", help="overwrite the file if it exists")
         if action == "check":
-            sub.add_argument("--time-limit", type=positive_float, metavar="SECONDS", default=DEFAULT_TIME_LIMIT,
+            sub.add_argument("--time-limit", type=time_limit, metavar="SECONDS", default=DEFAULT_TIME_LIMIT,
                              help="stop any of your functions (or the loading of your file) still running after "
                                   "SECONDS and report the line it was on, e.g. a loop that never ends "
                                   f"(default {DEFAULT_TIME_LIMIT:g}; an autograder may want less)")
 
 
-def _status(path: Path, name: str) -> str:
-    from tinygrad_edu.exercises import check_file
+def _result_path(folder: Path, exercise: Exercise) -> Path:
+    return folder / RESULTS_DIR / f"{exercise.name}.json"
 
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _save_result(folder: Path, exercise: Exercise, file_hash: str | None, result: dict[str, Any]) -> None:
+    """Keep the result of a check beside the file (atomically), so ``exercise list`` never has to run student code."""
+    path = _result_path(folder, exercise)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        with atomic_write(path) as out:
+            out.write(json.dumps({"file_sha256": file_hash, **result}).encode("utf-8"))
+    except OSError as error:  # a read-only folder: the check itself still counts
+        print(f"note: could not save the result for `exercise list` in {path}: {error.strerror or error}",
+              file=sys.stderr)
+
+
+def _status(folder: Path, exercise: Exercise) -> str:
+    """The exercise's status from the file's presence and the last check's saved result; nothing is run."""
+    path = folder / exercise.filename
     if not path.is_file():
         return "not started"
     try:
-        report = check_file(name, path)
-    except StudentFileError:
-        return "does not load (run check)"
-    if report.passed:
-        return "done"
-    return f"{report.passing} of {len(report.items)} items passing"
+        saved = json.loads(_result_path(folder, exercise).read_text(encoding="utf-8"))
+        if saved.get("error"):
+            last = "does not load"
+        elif saved["passed"] is True:
+            last = "done"
+        else:
+            last = f"{int(saved['passing'])} of {int(saved['items'])} items passing"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # never checked, or a damaged record
+        return f"started, not checked yet ({_command('check', exercise.name, folder)})"
+    if saved.get("file_sha256") != _file_hash(path):
+        return f"changed since the last check ({last} then): {_command('check', exercise.name, folder)}"
+    return last
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +110,7 @@ def _list(args: argparse.Namespace) -> int:
     for exercise in EXERCISES.values():
         print(f"{exercise.name.ljust(width)}  {exercise.lessons.ljust(6)}  {exercise.goal}")
         if folder is not None:
-            print(f"{''.ljust(width)}  {''.ljust(6)}  -> {_status(folder / exercise.filename, exercise.name)}")
+            print(f"{''.ljust(width)}  {''.ljust(6)}  -> {_status(folder, exercise)}")
     print("\nStart one with: tinygrad-edu exercise start NAME")
     return 0
 
@@ -92,8 +126,11 @@ def _start(args: argparse.Namespace) -> int:
         return 1
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        # The file's header names the check command: with this --dir, if it is not the default.
+        stub = exercise.stub().replace(_command("check", exercise.name, DEFAULT_DIR),
+                                       _command("check", exercise.name, args.dir))
         with atomic_write(path) as out:
-            out.write(exercise.stub().encode("utf-8"))
+            out.write(stub.encode("utf-8"))
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     print(f"wrote {path}")
@@ -103,7 +140,7 @@ def _start(args: argparse.Namespace) -> int:
 
 def _command(action: str, name: str, folder: str | Path) -> str:
     """The command line of ``action`` on exercise ``name``, with ``--dir`` only when it is not the default."""
-    option = "" if Path(folder) == Path(DEFAULT_DIR) else f" --dir {folder}"
+    option = "" if Path(folder) == Path(DEFAULT_DIR) else f" --dir {shlex.quote(str(folder))}"
     return f"tinygrad-edu exercise {action} {name}{option}"
 
 
@@ -117,12 +154,19 @@ def _check(args: argparse.Namespace) -> int:
               f"  {_command('start', exercise.name, args.dir)}",
               file=sys.stderr)
         return 2
-    report, output = check_apart(exercise, path, Limits(seconds=args.time_limit))
+    file_hash = _file_hash(path)  # before the check: a file saved again meanwhile shows as changed
+    try:
+        report, output = check_apart(exercise, path, Limits(seconds=args.time_limit))
+    except StudentFileError:
+        _save_result(Path(args.dir), exercise, file_hash, {"error": "does not load"})
+        raise
+    _save_result(Path(args.dir), exercise, file_hash,
+                 {"passed": report.passed, "passing": report.passing, "items": len(report.items)})
     if output.strip():  # their prints ran in the child: shown here, before the verdict
         lines = output.rstrip("\n").splitlines()
         shown = lines[:PRINTED_LINES] + ([f"... ({len(lines) - PRINTED_LINES} more lines)"]
                                          if len(lines) > PRINTED_LINES else [])
-        print(f"your file printed:\n" + "\n".join(f"  | {line}" for line in shown) + "\n")
+        print("your file printed:\n" + "\n".join(f"  | {line}" for line in shown) + "\n")
     print(report)
     return 0 if report.passed else 1
 

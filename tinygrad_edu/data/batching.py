@@ -36,7 +36,8 @@ def train_val_split(
     n = len(images)
     n_val = round(val_size * n) if isinstance(val_size, float) else int(val_size)
     if not 0 <= n_val < n:
-        raise ValueError(f"train_val_split: val_size={val_size} gives {n_val} validation examples out of {n}")
+        raise ShapeError(f"train_val_split: val_size={val_size} gives {n_val} validation examples out of the {n} "
+                         f"training examples; hold out 0 to {n - 1} of them (is the data set smaller than expected?)")
     order = np.random.default_rng(seed).permutation(n)
     val, train = order[:n_val], order[n_val:]
     return images[train], labels[train], images[val], labels[val]

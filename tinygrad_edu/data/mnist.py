@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_edu.data.batching import standardize as standardize_images
+from tinygrad_edu.data.decoded_cache import cached_decode
 from tinygrad_edu.data.digits_csv import read_digits_csv
 from tinygrad_edu.support.atomic import atomic_write, remove_stale_temporaries
 from tinygrad_edu.data.download import download, file_md5
@@ -166,6 +167,9 @@ def _find_file(folder: Path, gz_name: str) -> Path | None:
         candidate = folder / name
         if candidate.is_file():
             return candidate
+        if candidate.is_symlink():  # a link to nowhere (or a loop): not "missing", or we would try to download over it
+            raise DataFileError(f"{candidate} is a broken symbolic link (to {os.readlink(candidate)}); point it at "
+                                "the MNIST file, or remove it.")
         if candidate.exists():
             raise DataFileError(f"{candidate} is a {'folder' if candidate.is_dir() else 'special file'}, but the "
                                 f"MNIST file {name} should be there; remove or rename it.")
@@ -255,7 +259,13 @@ def _check_not_empty(n_images: int, path: Path) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _read_idx_pair(images_path: Path, labels_path: Path, _stamp: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Read one images/labels pair as uint8 (N, 784) and int64 (N,); cached per file version."""
+    """Read one images/labels pair as uint8 (N, 784) and int64 (N,); remembered per file version, in this
+    process and on disk (:mod:`~tinygrad_edu.data.decoded_cache`)."""
+    return cached_decode("mnist-idx", (images_path, labels_path), lambda: _decode_idx_pair(images_path, labels_path),
+                         default_cache_dir() / "decoded")
+
+
+def _decode_idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(images_path, expected_ndim=3)
     if images.shape[1:] != IMAGE_SHAPE or images.dtype != np.uint8:
         raise DataFileError(
@@ -265,10 +275,7 @@ def _read_idx_pair(images_path: Path, labels_path: Path, _stamp: tuple) -> tuple
     labels = _check_labels(read_idx(labels_path, expected_ndim=1), labels_path)
     _check_counts(len(images), len(labels), images_path, labels_path)
     _check_not_empty(len(images), images_path)
-    images = images.reshape(len(images), -1)
-    images.flags.writeable = False
-    labels.flags.writeable = False
-    return images, labels
+    return images.reshape(len(images), -1), labels
 
 
 def _stamp(*paths: Path) -> tuple:
@@ -276,6 +283,10 @@ def _stamp(*paths: Path) -> tuple:
 
 
 def _read_csv_pair(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    return cached_decode("mnist-csv", (path,), lambda: _decode_csv_pair(path), default_cache_dir() / "decoded")
+
+
+def _decode_csv_pair(path: Path) -> tuple[np.ndarray, np.ndarray]:
     images, labels = read_digits_csv(path)
     if labels is None:
         raise DataFileError(

@@ -12,7 +12,8 @@ From Python or a notebook cell, with the functions you defined::
     check("network-backprop", backward)
 
 Each exercise lives in three parts (see :mod:`tinygrad_edu.exercises.catalogue`): its stub file, its checks and
-its solution. :mod:`~tinygrad_edu.exercises.diagnose` names the likely mistake; :mod:`~.isolation` checks
+its solution. :mod:`~tinygrad_edu.exercises.diagnose` names the mistake the numbers show, trying the candidates
+:mod:`~.candidates` generates from each item's correct formula; :mod:`~.isolation` checks
 each line of a backward on its own; :mod:`~.student` reports the student's errors against their own lines.
 """
 

@@ -130,8 +130,8 @@ def load_file(path: str | Path) -> types.ModuleType:
         hint = "" if path.suffix == ".py" else " (a Python file ending in .py)"
         raise StudentFileError(f"{path}: no such file{hint}")
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        source = path.read_bytes()  # bytes: compile reads a UTF-8 byte-order mark or a coding line as Python does
+    except OSError as error:
         raise StudentFileError(f"{path}: cannot read it: {error}") from None
     filename = str(path)
     try:

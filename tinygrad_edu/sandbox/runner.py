@@ -14,6 +14,7 @@ The next call starts a fresh child.
 from __future__ import annotations
 
 import atexit
+import inspect
 import json
 import os
 import re
@@ -133,7 +134,8 @@ class Sandbox:
             self.close()
             raise StudentFileError(reason)
         functions, defined = answer.get("functions"), answer.get("defined")
-        self.functions = {name: RemoteFunction(self, name) for name in self.names
+        parameters = answer.get("parameters") if isinstance(answer.get("parameters"), dict) else {}
+        self.functions = {name: RemoteFunction(self, name, parameters.get(name)) for name in self.names
                           if isinstance(functions, list) and name in functions}
         self.defined = [str(n) for n in defined] if isinstance(defined, list) else []  # for messages
 
@@ -240,10 +242,14 @@ class RemoteFunction:
 
     runs_apart = True  # what attempt() and run_in_isolation() look for (they import nothing from here)
 
-    def __init__(self, sandbox: Sandbox, name: str) -> None:
+    def __init__(self, sandbox: Sandbox, name: str, parameters: Any = None) -> None:
         self.sandbox = sandbox
         self.__name__ = self.__qualname__ = name
         self.__globals__: dict[str, Any] = {}
+        names = [p for p in parameters if isinstance(p, str) and p.isidentifier()] if isinstance(parameters, list) else []
+        # inspect.signature() gives the student's parameter names, as for their own function
+        self.__signature__ = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                                                for p in dict.fromkeys(names)])
 
     def __repr__(self) -> str:
         return f"<your function {self.__name__}, run apart>"

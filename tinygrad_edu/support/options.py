@@ -16,6 +16,7 @@ from pathlib import Path
 from tinygrad_edu.errors import TinygradEduError
 
 MNIST_TRAIN_SIZE = 60_000  # the largest sensible batch: the whole of MNIST's training set
+MAX_TIME_LIMIT = 86_400
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -87,6 +88,21 @@ def positive_float(text: str) -> float:
     return value
 
 
+def time_limit(text: str) -> float:
+    """An argparse type: a positive number of seconds, at most a day (a larger one overflows the system's clock)."""
+    value = positive_float(text)
+    if value > MAX_TIME_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_TIME_LIMIT} seconds (a day), got {text}")
+    return value
+
+
+def file_path(text: str) -> Path:
+    """An argparse type: a file name, not empty (Path("") would be the current folder). Existence is the command's check."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path, got an empty string")
+    return Path(text).expanduser()
+
+
 def non_negative_float(text: str) -> float:
     """An argparse type: a finite number >= 0 (weight decay, momentum). NaN and inf are refused."""
     value = _parse_finite_float(text, "a non-negative finite number")
@@ -103,6 +119,22 @@ def probability(text: str) -> float:
     return value
 
 
+def _unusable_name(text: str, error: OSError) -> str:
+    """Why the system refused to even look at ``text`` (a name too long, a loop of links...), for a message."""
+    shown = text if len(text) <= 60 else f"{text[:40]}...{text[-12:]} ({len(text)} characters)"
+    return f"cannot use {shown}: {error.strerror or error}"
+
+
+def _stat_checked(check: Callable[[str], Path], text: str) -> Path:
+    """Run a path check; an OSError from merely looking at the path becomes argparse's message, not a traceback."""
+    try:
+        return check(text)
+    except OutputFolderError:
+        raise
+    except OSError as error:  # "File name too long" (Path.exists raises it), "Too many levels of symbolic links"
+        raise argparse.ArgumentTypeError(_unusable_name(text, error)) from None
+
+
 def output_folder(text: str) -> Path:
     """An argparse type: a folder to write into. It may not exist yet; if it exists it must be a writable folder.
 
@@ -117,6 +149,10 @@ def output_folder(text: str) -> Path:
 
 def output_file(text: str) -> Path:
     """An argparse type: a file to write (a figure, a graph). It must not be a folder; its folder must be writable."""
+    return _stat_checked(_output_file, text)
+
+
+def _output_file(text: str) -> Path:
     path = Path(text).expanduser()
     if not text.strip():
         raise argparse.ArgumentTypeError("must be a file path, got an empty string")
@@ -131,6 +167,10 @@ def output_file(text: str) -> Path:
 
 def existing_file(text: str) -> Path:
     """An argparse type: a file that exists and can be read (checkpoints, inputs)."""
+    return _stat_checked(_existing_file, text)
+
+
+def _existing_file(text: str) -> Path:
     path = Path(text).expanduser()
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
@@ -144,6 +184,10 @@ def existing_file(text: str) -> Path:
 def input_folder(text: str) -> Path:
     """An argparse type: a folder to read from (``--data-dir``). It must not be a file; if missing, the
     command says what should be in it (data folders may also be created by a download)."""
+    return _stat_checked(_input_folder, text)
+
+
+def _input_folder(text: str) -> Path:
     path = Path(text).expanduser()
     if not text.strip():
         raise argparse.ArgumentTypeError("must be a folder path, got an empty string")
@@ -182,7 +226,15 @@ def check_output_folder(text: str | os.PathLike) -> Path:
     """
     if not str(text).strip():
         raise OutputFolderError("must be a folder path, got an empty string")
-    path = Path(text).expanduser()
+    try:
+        return _check_output_folder(Path(text).expanduser())
+    except OutputFolderError:
+        raise
+    except OSError as error:  # "File name too long": Path.exists raises it
+        raise OutputFolderError(_unusable_name(str(text), error)) from None
+
+
+def _check_output_folder(path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise OutputFolderError(f"{path} is a file, not a folder; choose another name or move the file away")
     existing = path

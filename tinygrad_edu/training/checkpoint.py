@@ -43,9 +43,14 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         CheckpointError: the file is missing, not an ``.npz`` archive, or lacks the expected arrays.
     """
     path = Path(path)
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except OSError as exc:  # "File name too long": Path.is_dir raises it
+        shown = str(path) if len(str(path)) <= 60 else f"{str(path)[:40]}... ({len(str(path))} characters)"
+        raise CheckpointError(f"cannot use {shown} as a checkpoint: {exc.strerror or exc}") from None
+    if is_dir:
         raise CheckpointError(f"{path} is a folder; give the model.npz file inside it (for example {path / 'model.npz'}).")
-    if not path.is_file():
+    if not is_file:
         raise CheckpointError(f"{path}: no such checkpoint. Train one with `tinygrad-edu train --out DIR` (writes DIR/model.npz).")
     not_ours = f"{path} is not a tinygrad_edu checkpoint (a model.npz written by `tinygrad-edu train`)"
     try:
@@ -73,6 +78,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         meta = None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{not_ours}: its metadata is not a JSON object.")
+    for key, kind in (("config", dict), ("epochs", list)):  # what train writes, and evaluate reads
+        if key in meta and not isinstance(meta[key], kind):
+            raise CheckpointError(f"{not_ours}: its metadata's {key!r} is {type(meta[key]).__name__} "
+                                  f"{json.dumps(meta[key])[:40]}, not a JSON {'object' if kind is dict else 'list'}.")
     params = {name: contents[name] for name in PARAM_NAMES}
     check_params(params, path)
     return params, meta

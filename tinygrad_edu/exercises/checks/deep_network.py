@@ -2,7 +2,8 @@
 
 Each function is checked on every layer it serves, fed the correct deltas (from autodiff, with
 ``retain_grad``), and diagnosed against the mistakes of :data:`tinygrad_edu.manual.mistakes.BUGS` as they appear in
-a layer; then the student's ``backward`` (the chain) against autodiff.
+a layer and the candidates generated from each function's formula; then the student's ``backward`` (the chain)
+against autodiff.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 import numpy as np
 
 import tinygrad_edu.functional as F
-from tinygrad_edu.exercises.seeding import problem_rng
+from tinygrad_edu.exercises.candidates import Scope, const, mask, name, neighbours
 from tinygrad_edu.exercises.diagnose import Mistake
-from tinygrad_edu.exercises.items import call, check_parts, compare_parts
+from tinygrad_edu.exercises.items import call, check_parts, compare_parts, key_problem
 from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("output_delta", "layer_gradients", "delta_below", "backward")
@@ -58,16 +60,26 @@ def _bug(name: str) -> str:
     return f"This is lesson 5's classic mistake {name!r} ({BUGS[name].summary}), one layer deeper."
 
 
+def _around(label: str, formula: Any, values: dict[str, np.ndarray]) -> list[Mistake]:
+    """The candidates around a function's formula, over its arguments (``delta`` is the gradient from above)."""
+    return list(neighbours(label, formula, Scope(values, frozenset({"delta"}), {"Z_below": "the relu's input"})))
+
+
 def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     params, cache, y, grads = problem()
     Y = np.eye(SIZES[-1])[y]
+    A_prev, delta, W, Z_below = name("A_prev"), name("delta"), name("W"), name("Z_below")
     items = [check_parts("output_delta", functions, where, (cache["P"], y), {"delta3": grads["delta3"]},
-                         {"delta3": [Mistake("forgot-1/N", _bug("forgot-1/N"), lambda: cache["P"] - Y)]}, batch=BATCH)]
+                         {"delta3": [Mistake("forgot-1/N", _bug("forgot-1/N"), lambda: cache["P"] - Y),
+                                     *_around("delta3", (name("P") - name("Y")) / const(BATCH, "N"),
+                                              {"P": cache["P"], "Y": Y})]}, batch=BATCH)]
     inputs = {1: cache["X"], 2: cache["A1"], 3: cache["A2"]}
     items.append(_per_layer("layer_gradients", functions, where, [
         ((inputs[l], grads[f"delta{l}"]), {f"dW{l}": grads[f"dW{l}"], f"db{l}": grads[f"db{l}"]},
-         {f"db{l}": [Mistake("bias-not-summed", _bug("bias-not-summed"), lambda l=l: grads[f"delta{l}"]),
-                     Mistake("bias-averaged", _bug("bias-averaged"), lambda l=l: grads[f"delta{l}"].mean(axis=0))]})
+         {f"dW{l}": _around(f"dW{l}", A_prev.T @ delta, {"A_prev": inputs[l], "delta": grads[f"delta{l}"]}),
+          f"db{l}": [Mistake("bias-not-summed", _bug("bias-not-summed"), lambda l=l: grads[f"delta{l}"]),
+                     Mistake("bias-averaged", _bug("bias-averaged"), lambda l=l: grads[f"delta{l}"].mean(axis=0)),
+                     *_around(f"db{l}", delta.sum(axis=0), {"A_prev": inputs[l], "delta": grads[f"delta{l}"]})]})
         for l in (3, 2, 1)]))
     items.append(_per_layer("delta_below", functions, where, [
         ((grads[f"delta{l + 1}"], params[f"W{l + 1}"], cache[f"Z{l}"]), {f"delta{l}": grads[f"delta{l}"]},
@@ -75,7 +87,9 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
              Mistake("relu-mask-z1", _bug("relu-mask-z1"),
                      lambda l=l: (grads[f"delta{l + 1}"] @ params[f"W{l + 1}"].T) * cache[f"Z{l}"]),
              Mistake("relu-mask-forgotten", _bug("relu-mask-forgotten"),
-                     lambda l=l: grads[f"delta{l + 1}"] @ params[f"W{l + 1}"].T)]})
+                     lambda l=l: grads[f"delta{l + 1}"] @ params[f"W{l + 1}"].T),
+             *_around(f"delta{l}", (delta @ W.T) * mask(Z_below),
+                      {"delta": grads[f"delta{l + 1}"], "W": params[f"W{l + 1}"], "Z_below": cache[f"Z{l}"]})]})
         for l in (2, 1)]))
     chained = _chain(functions, where, params, cache, y, grads)
     failing = [item.item for item in items if item.status == FAIL]
@@ -110,8 +124,12 @@ def _chain(functions: dict[str, Callable[..., Any]], where: str, params: dict, c
     if not isinstance(outcome.value, dict):
         return ItemResult(item, FAIL, diagnosis=f"backward must return a dict of {', '.join(PARAMS)}, got a "
                           f"{type(outcome.value).__name__}")
-    missing = [name for name in PARAMS if name not in outcome.value]
+    missing = [key for key in PARAMS if key not in outcome.value]
     if missing:
-        return ItemResult(item, FAIL, diagnosis=f"backward's dict has no {', '.join(missing)}")
+        keys = [key_problem(key, outcome.value) for key in missing]
+        if all(keys):
+            return ItemResult(item, FAIL, diagnosis="\n".join(keys), mistake="dict-key")
+        return ItemResult(item, FAIL, diagnosis=f"backward's dict has no {', '.join(missing)} (it has "
+                          f"{', '.join(map(repr, outcome.value))})", mistake="dict-key")
     return compare_parts(item, tuple(outcome.value[name] for name in PARAMS), {name: grads[name] for name in PARAMS},
                          batch=BATCH)

@@ -11,6 +11,7 @@ comes before one of its inputs), and recursion (the long chain).
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,15 +19,17 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import tensor as engine
-from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import check_parts, compare_parts
 from tinygrad_edu.exercises.student import attempt
 from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("topological_order", "backward", "sum_to_shape")
 CHAIN_LENGTH = 100_000
+# The cost on a chain of SMALL_CHAIN ops and of LARGE_CHAIN (8 times more): quadratic if it grows over 24 times.
+SMALL_CHAIN, LARGE_CHAIN, QUADRATIC_GROWTH = 1_000, 8_000, 24
 A_SHAPE, B_SHAPE = (2, 3), (3,)  # the diamond's leaves: d = c * b broadcasts b along the first axis of c
 
 MISTAKES = {
@@ -37,6 +40,12 @@ MISTAKES = {
                              "back with parent_grad = sum_to_shape(parent_grad, parent.shape) before adding it",
     "overwrite-leaf-grad": "your backward replaces the .grad a leaf already had instead of adding to it "
                            "(backward accumulates, as in PyTorch: that is why training calls zero_grad)",
+    "aliasing": "a gradient array is shared between two tensors and then added into in place: an op such as "
+                "e = d + c hands the same array g to both inputs, so grads[parent] += ... on one changes the "
+                "other's too; store a copy, or add with grads[parent] = grads[parent] + parent_grad",
+    "order-not-reversed": "only root's _backward ran: your loop visits the tensors in topological order, inputs "
+                          "first, so each tensor is visited before root's gradient has reached it and is skipped; "
+                          "walk reversed(topological_order(root)), root first",
     "visited-too-early": "a tensor is visited before all its gradient arrived: in your order it comes before "
                          "one of its inputs",
     "recursion": "your topological_order is recursive: a chain of 100,000 operations is deeper than Python's "
@@ -81,7 +90,7 @@ def chain(length: int) -> tuple[Tensor, Tensor]:
 
 
 def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: bool = False,
-                        keep_broadcast_shape: bool = False) -> None:
+                        keep_broadcast_shape: bool = False, alias: bool = False) -> None:
     """The backward loop, optionally with a catalogued mistake (to recognise it in the student's numbers)."""
     grads = {root: np.ones(root.shape, dtype=root.dtype)}
     for tensor in reversed(engine.topological_order(root)):
@@ -98,6 +107,9 @@ def _reference_backward(root: Tensor, overwrite: bool = False, overwrite_leaf: b
             if parent_grad.shape != parent.shape and not keep_broadcast_shape:
                 parent_grad = engine.sum_to_shape(parent_grad, parent.shape)
             keep = parent in grads and not overwrite
+            if keep and alias:  # added in place into an array an op may have handed to two tensors
+                grads[parent] += parent_grad
+                continue
             grads[parent] = grads[parent] + parent_grad if keep else parent_grad
 
 
@@ -166,36 +178,52 @@ def _raised_on_chain(item: str, outcome: Any) -> ItemResult:
     return result
 
 
-def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[ItemResult | None, Tensor, Any]:
-    """Run ``student(root)`` on chains of 1,000 and 4,000 ops, then (if its cost is not quadratic) 100,000.
+def _cpu_seconds_on_chain(student: Callable[..., Any], length: int,
+                          time_limit: float | None = None) -> tuple[float, Tensor, Any]:
+    """``student(root)`` on a chain of ``length`` ops: the CPU seconds it took, the root, and the outcome."""
+    root, _ = chain(length)
+    started = time.process_time()  # CPU time: other programs on a busy machine do not inflate it
+    outcome = attempt(student, root, time_limit=time_limit)
+    # Run in a child process, the function's CPU time is measured there (Attempt.seconds); this process's
+    # would be only the sending of the graph.
+    spent = outcome.seconds if outcome.seconds is not None else time.process_time() - started
+    return spent, root, outcome
 
-    The cost is measured twice at each small size (the faster run counts, so a hiccup of a busy machine is
-    no verdict); a cost that grows 8 times or more from 1,000 to 4,000 ops is quadratic. The long chain also
-    runs under a time budget, in case the measurement missed it.
+
+def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[ItemResult | None, Tensor, Any]:
+    """Run ``student(root)`` on chains of 1,000 and 8,000 ops, then (if its cost is not quadratic) 100,000.
+
+    The cost is the CPU time (not the wall time, which other programs stretch), the best of 3 at 1,000 ops.
+    For 8 times the ops a linear cost grows about 8 times and a quadratic one 64 times; it is called quadratic
+    above 24 times (a factor of about 3 from each), unless the 8,000 ops took under 0.05 s: then even a
+    quadratic cost stays under 8 s at 100,000. A machine ten times slower changes both times alike. The long
+    chain also runs under a time budget, in case the measurement missed it.
 
     Returns:
         ``(failure, root, outcome)``: a failing result (an error, recursion, a quadratic cost) or None, and the
         long chain's root and outcome.
     """
-    timings: dict[int, float] = {}
-    for length in (1_000, 1_000, 4_000, 4_000):
-        root, _ = chain(length)
-        started = time.perf_counter()
-        outcome = attempt(student, root)
-        elapsed = outcome.seconds if outcome.seconds is not None else time.perf_counter() - started
-        timings[length] = min(elapsed, timings.get(length, elapsed))
+    small = math.inf
+    for _ in range(3):
+        seconds, root, outcome = _cpu_seconds_on_chain(student, SMALL_CHAIN)
         if not outcome.ok:
             return _raised_on_chain(item, outcome), root, outcome
-    slow = (f"too slow: {timings[1_000] * 1e3:.0f} ms for 1,000 ops but {timings[4_000] * 1e3:.0f} ms for 4,000, so "
-            f"the cost grows with the square of the graph (100,000 ops would take minutes). {advice}")
-    if timings[4_000] > 0.1 and timings[4_000] > 8 * timings[1_000]:
-        return ItemResult(item, FAIL, diagnosis=slow), root, None
+        small = min(small, seconds)
+    # The wall-time limit only stops a runaway: a quadratic cost is recognised from the CPU time used.
+    large, root, outcome = _cpu_seconds_on_chain(student, LARGE_CHAIN, max(2.0, 10 * QUADRATIC_GROWTH * small))
+    if not outcome.ok and not outcome.timed_out:
+        return _raised_on_chain(item, outcome), root, outcome
+    if large > 0.05 and (large > QUADRATIC_GROWTH * small or outcome.timed_out):
+        took = f"more than {large:.1f} s" if outcome.timed_out else f"{large * 1e3:.0f} ms"
+        return ItemResult(item, FAIL, diagnosis=(
+            f"too slow: {small * 1e3:.0f} ms for {SMALL_CHAIN:,} ops but {took} for {LARGE_CHAIN:,}, so the cost "
+            f"grows with the square of the graph (100,000 ops would take minutes). {advice}")), root, None
     root, _ = chain(CHAIN_LENGTH)
-    budget = max(10.0, 100 * timings[4_000])  # 25 times the 4,000-op time if linear: a margin of 4
+    budget = max(10.0, 100 * large)  # 12.5 times the 8,000-op time if linear: a margin of 8 for a busy machine
     outcome = attempt(student, root, time_limit=budget)  # its own limit: a speed test, not the endless-loop one
     if outcome.timed_out:
         return ItemResult(item, FAIL, diagnosis=(
-            f"too slow: the 100,000-op chain took more than {budget:.0f} s ({timings[4_000] * 1e3:.0f} ms for 4,000 "
+            f"too slow: the 100,000-op chain took more than {budget:.0f} s ({large * 1e3:.0f} ms for {LARGE_CHAIN:,} "
             f"ops), so the cost grows faster than the graph. {advice}")), root, None
     if not outcome.ok:
         return _raised_on_chain(item, outcome), root, outcome
@@ -235,13 +263,27 @@ def _fed(student: Callable[..., Any], functions: dict[str, Callable[..., Any]]) 
                 namespace[name] = value
 
 
+def _recording(root: Tensor) -> list[Tensor]:
+    """The tensors whose ``_backward`` is called, in the order of the calls (each op's own, wrapped)."""
+    calls: list[Tensor] = []
+    for tensor in engine.topological_order(root):
+        if tensor._op is not None:
+            def recorded(g: np.ndarray, tensor: Tensor = tensor, original: Any = tensor._backward) -> Any:
+                calls.append(tensor)
+                return original(g)
+            tensor._backward = recorded
+    return calls
+
+
 def _run_backward(student: Callable[..., Any], fed: dict[str, Callable[..., Any]],
                   grad_a: np.ndarray | None = None):
-    """Run the student's backward on a fresh diamond, calling the functions of ``fed`` in place of theirs."""
+    """Run the student's backward on a fresh diamond, calling the functions of ``fed`` in place of theirs;
+    also which ops' backward it called, in order."""
     loss, a, b = diamond(grad_a)
+    calls = _recording(loss)
     with _fed(student, fed):
         outcome = attempt(student, loss)  # no copy: the leaves' .grad is what is checked
-    return outcome, a, b
+    return outcome, a, b, calls
 
 
 def _expected(grad_a: np.ndarray | None = None, **mistake: Any) -> dict[str, np.ndarray]:
@@ -286,26 +328,32 @@ def _check_backward(functions: dict[str, Callable[..., Any]], where: str, own_fu
             return ItemResult.missing(item, name, where)
     fed = {} if own_functions else ENGINE_FUNCTIONS
     mistakes = {
-        "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"])],
+        "a.grad": [Mistake("overwrite", MISTAKES["overwrite"], lambda: _expected(overwrite=True)["a.grad"]),
+                   Mistake("aliasing", MISTAKES["aliasing"], lambda: _expected(alias=True)["a.grad"])],
         "b.grad": [Mistake("unbroadcast-forgotten", MISTAKES["unbroadcast-forgotten"],
-                           lambda: _expected(keep_broadcast_shape=True)["b.grad"])],
+                           lambda: _expected(keep_broadcast_shape=True)["b.grad"]),
+                   Mistake("aliasing", MISTAKES["aliasing"], lambda: _expected(alias=True)["b.grad"])],
     }
-    outcome, a, b = _run_backward(functions["backward"], fed)
+    outcome, a, b, calls = _run_backward(functions["backward"], fed)
     if not outcome.ok:
         return _failed(item, outcome)
     result = compare_parts(item, (a.grad, b.grad), _expected(), mistakes)
+    if not result.passed and a.grad is None and len(calls) == 1 and calls[0]._inputs:  # the loop stopped at root
+        result.diagnosis, result.mistake = MISTAKES["order-not-reversed"], "order-not-reversed"
+        return result
     if not result.passed:
         if result.mistake == "unbroadcast-forgotten":  # its sentence names the shapes: not the generic one (a batch)
             result.diagnosis = MISTAKES["unbroadcast-forgotten"]
         if own_functions:  # with the engine's functions it passed (or failed) already: is one of theirs wrong?
             # A wrong sum_to_shape is blamed only when the numbers show no mistake of the loop itself.
-            blamed = _order_blamed(functions) or (None if result.mistake else _sum_to_shape_blamed(functions, where))
+            blamed = _order_blamed(functions) or (None if result.mistake in MISTAKES
+                                                       else _sum_to_shape_blamed(functions, where))
             if blamed is not None:
                 result.diagnosis, result.mistake = blamed
         return result
     # A second backward into leaves that already hold a gradient must add to it.
     previous = np.full(A_SHAPE, 0.25)
-    outcome, a, b = _run_backward(functions["backward"], fed, grad_a=previous)
+    outcome, a, b, _ = _run_backward(functions["backward"], fed, grad_a=previous)
     if not outcome.ok:
         return _failed(item, outcome)
     leaf_mistakes = {"a.grad": [Mistake("overwrite-leaf-grad", MISTAKES["overwrite-leaf-grad"],
@@ -343,6 +391,9 @@ def _check_sum_to_shape(functions: dict[str, Callable[..., Any]], where: str) ->
                     "once and sends back its whole gradient, so sum", lambda m=mean: m),
             Mistake("keepdims-forgotten", f"{label}: the axes of size 1 must stay (keepdims=True)",
                     lambda e=expected: e.reshape([n for n in e.shape if n != 1]) if e.ndim else e),
+            Mistake("sum-to-shape:leading-only", f"{label}: only the leading axes were summed; an axis where the "
+                    "shape has size 1 and grad does not was broadcast too: sum over it with keepdims=True",
+                    lambda g=grad: g.sum(axis=tuple(range(extra))) if extra else g),
         ]}
         result = check_parts(item, functions, where, (grad, shape), {label: expected}, mistakes)
         if not result.passed:

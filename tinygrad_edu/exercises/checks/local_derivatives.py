@@ -1,7 +1,7 @@
 """local-derivatives (lessons 1-2): each backward rule against the engine's own op and against gradcheck.
 
-The student's rule is compared with the gradient :class:`~tinygrad_edu.Tensor`'s op gives (for the diagnosis),
-then plugged into the engine as an op of its own and checked by :func:`~tinygrad_edu.gradcheck_report`
+The student's rule is compared with the gradient :class:`~tinygrad_edu.Tensor`'s op gives (diagnosed with the
+candidates around the rule's formula, :func:`_formulas`; relu also on inputs exactly at its kink), then plugged into the engine as an op of its own and checked by :func:`~tinygrad_edu.gradcheck_report`
 against central finite differences.
 """
 
@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.exercises.seeding import problem_rng
+from tinygrad_edu.exercises.candidates import Expr, Scope, call as np_call, const, mask, name, neighbours
 from tinygrad_edu.exercises.diagnose import Mistake
-from tinygrad_edu.exercises.items import call, compare_parts
+from tinygrad_edu.exercises.items import call, call_watched, compare_parts, with_side_effect
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.gradcheck import gradcheck_report
 from tinygrad_edu.tensor import Tensor
 
@@ -68,6 +69,28 @@ def _ops() -> dict[str, tuple[Callable[..., Tensor], tuple[str, ...], tuple[str,
     }
 
 
+def _formulas() -> dict[str, tuple[Expr, ...]]:
+    """Each rule's correct formula over the function's arguments, for the candidates around it."""
+    a, b, g = name("a"), name("b"), name("g")
+    return {
+        "add_backward": (g, g),
+        "mul_backward": (g * b, g * a),
+        "div_backward": (g / b, -(g * a / b**2)),
+        "pow_backward": (g * const(P, "p") * a ** (P - 1),),
+        "exp_backward": (g * np_call("exp", a),),
+        "log_backward": (g / a,),
+        "tanh_backward": (g * (1 - np_call("tanh", a) ** 2),),
+        "relu_backward": (g * mask(a),),
+    }
+
+
+def _with_kinks(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inputs with a few entries of ``a`` exactly 0, where relu's slope is 0 (its mask is a > 0, not >=)."""
+    kinked = dict(values, a=values["a"].copy())
+    kinked["a"][::2, 1] = 0.0
+    return kinked
+
+
 def _engine_gradients(forward: Callable[..., Tensor], arrays: list[np.ndarray], g: np.ndarray) -> list[np.ndarray]:
     tensors = [Tensor(x.copy(), requires_grad=True) for x in arrays]
     forward(*tensors).backward(g)
@@ -94,16 +117,22 @@ def _check_item(name: str, functions: dict[str, Callable[..., Any]], where: str)
     if name not in functions:
         return ItemResult.missing(name, name, where)
     forward, keys, labels, mistakes = _ops()[name]
-    values = _inputs()
-    arrays, g = [values[k] for k in keys], values["g"]
-    args = (*arrays, P, g) if name == "pow_backward" else (*arrays, g)
-    outcome = call(functions[name], *args)
-    if not outcome.ok:
-        return ItemResult.from_attempt(name, outcome)
-    expected = dict(zip(labels, _engine_gradients(forward, arrays, g)))
-    result = compare_parts(name, outcome.value, expected, mistakes(*arrays, g))
-    if not result.passed:
-        return result
+    inputs = [_inputs()] + ([_with_kinks(_inputs())] if name == "relu_backward" else [])
+    for values in inputs:
+        arrays, g = [values[k] for k in keys], values["g"]
+        args = (*arrays, P, g) if name == "pow_backward" else (*arrays, g)
+        outcome, changed = call_watched(functions[name], *args)
+        if not outcome.ok:
+            return ItemResult.from_attempt(name, outcome)
+        expected = dict(zip(labels, _engine_gradients(forward, arrays, g)))
+        scope = Scope(dict(zip(("a", "b")[: len(keys)], arrays), g=g), frozenset({"g"}))
+        found = mistakes(*arrays, g)
+        candidates = {label: [*found.get(label, ()), *neighbours(label, formula, scope)]
+                      for label, formula in zip(labels, _formulas()[name])}
+        result = with_side_effect(compare_parts(name, outcome.value, expected, candidates), changed)
+        if not result.passed:
+            return result
+    arrays = [inputs[0][k] for k in keys]
     inputs = [Tensor(x, requires_grad=True) for x in arrays]
     checked = call(gradcheck_report, _with_students_rule(functions[name], forward, name), *inputs)
     if not checked.ok:

@@ -2,8 +2,10 @@
 
 The student's ``backward(params, cache, y)`` is run twice: once under :func:`run_in_isolation` (each line fed
 the correct upstream gradients, so one wrong line fails only its own row, and its diagnosis is tried against
-every catalogued mistake of :data:`tinygrad_edu.manual.mistakes.BUGS`), and once as it is, for the three-way
-comparison of the chain (:func:`tinygrad_edu.manual.compare.compare_gradients`).
+every catalogued mistake of :data:`tinygrad_edu.manual.mistakes.BUGS`, then against the candidates generated
+from the line's formula, :func:`formulas`), and once as it is, for the three-way comparison of the chain
+(:func:`tinygrad_edu.manual.compare.compare_gradients`), the keys of the dict it returns, and the inputs it must
+leave as they were.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import manual
-from tinygrad_edu.exercises.seeding import problem_rng
+from tinygrad_edu.exercises.candidates import Scope, const, mask, name, neighbours
 from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.isolation import run_in_isolation
+from tinygrad_edu.exercises.items import changed, key_problem
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.student import NOT_WRITTEN, Attempt, attempt
 from tinygrad_edu.functional import one_hot
 from tinygrad_edu.manual.compare import REL_TOLERANCE, Comparison, compare_gradients, describe, returned_gradients
@@ -38,17 +42,36 @@ def problem(seed: int = 0, hidden: int = HIDDEN, batch: int = BATCH) -> tuple[ma
     return params, rng.random((batch, manual.N_FEATURES)), rng.integers(0, manual.N_CLASSES, size=batch)
 
 
+def formulas(batch: int) -> dict[str, Any]:
+    """The seven lines as formulas over the names of the stub (for :func:`~.candidates.neighbours`); a test
+    checks that they give manual.backward's numbers."""
+    X, Z1, A1, P, Y, W2 = (name(n) for n in ("X", "Z1", "A1", "P", "Y", "W2"))
+    dZ2, dA1, dZ1 = name("dZ2"), name("dA1"), name("dZ1")
+    return {"dZ2": (P - Y) / const(batch, "N"), "dW2": A1.T @ dZ2, "db2": dZ2.sum(axis=0), "dA1": dZ2 @ W2.T,
+            "dZ1": dA1 * mask(Z1), "dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0)}
+
+
+ABOUT = {"A1": "A1 = relu(Z1), what the second layer multiplies", "Z1": "the relu's input",
+         "X": "what the first layer multiplies", "P": "the softmax's output", "Y": "the one-hot labels"}
+
+
 def mistakes(name: str, params: manual.Params, cache: dict[str, Any], y: np.ndarray,
              correct: dict[str, np.ndarray]) -> list[Mistake]:
-    """The catalogued mistakes (compare.BUGS) that would change the line computing ``name``, from correct inputs."""
-    s = SimpleNamespace(**cache, W1=params["W1"], W2=params["W2"], Y=one_hot(y, manual.N_CLASSES, np.float64),
-                        N=len(y), **correct)
+    """The catalogued mistakes (manual.mistakes.BUGS) that would change the line computing ``name``, from correct inputs,
+    then the candidates generated from the line's formula with the values a line of the stub can see."""
+    Y = one_hot(y, manual.N_CLASSES, np.float64)
+    s = SimpleNamespace(**cache, W1=params["W1"], W2=params["W2"], Y=Y, N=len(y), **correct)
     found = []
     for bug in BUGS.values():
         if name in bug.steps:
             sentence = f"This is the classic mistake {bug.name!r}: {bug.summary}. {bug.explanation}"
             found.append(Mistake(bug.name, sentence, lambda step=bug.steps[name]: step(s)))
-    return found
+    above = list(manual.GRAD_NAMES)[: list(manual.GRAD_NAMES).index(name)]
+    values = {key: cache[key] for key in ("X", "Z1", "A1", "Z2", "P")}
+    values.update(W1=params["W1"], W2=params["W2"], b1=params["b1"], b2=params["b2"], Y=Y,
+                  **{grad: correct[grad] for grad in above})
+    scope = Scope(values, frozenset(above), ABOUT)
+    return found + list(neighbours(name, formulas(len(y))[name], scope))
 
 
 def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict[str, Any], y: np.ndarray,
@@ -68,8 +91,9 @@ def check_lines(backward: Callable[..., Any], params: manual.Params, cache: dict
     for name in manual.GRAD_NAMES:
         outcome = lines.get(name)
         if outcome is None:  # not a local of that name: the chain's value is all there is
-            if name in returned:
-                outcome = Attempt(value=returned[name])
+            near = key_problem(name, returned).split("'")[-2] if key_problem(name, returned) else None
+            if name in returned or near is not None:
+                outcome = Attempt(value=returned[name if name in returned else near])
             elif chain.not_written or (chain.ok and isinstance(chain.value, dict)):
                 outcome = Attempt(not_written=True)
             elif chain.error:
@@ -102,7 +126,10 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     finite = [row.rel_error for row in comparison.rows if np.isfinite(row.rel_error)]
     chain.error = max(finite) if len(finite) == len(comparison.rows) else float("nan")
     if not comparison.passed_chain:
-        if any(row.problem == NOT_WRITTEN for row in comparison.rows):  # backward does not return them all yet
+        keys = [row.problem for row in comparison.rows if row.problem.startswith("your dict has no")]
+        if keys:
+            chain.diagnosis, chain.mistake = "\n".join(keys), "dict-key"
+        elif any(row.problem == NOT_WRITTEN for row in comparison.rows):  # backward does not return them all yet
             chain.status = NOT_WRITTEN
         else:
             chain.diagnosis = (f"in the chain (your gradients feeding each other) {', '.join(comparison.failed)} "
@@ -129,14 +156,30 @@ def student_gradients(backward: Callable[..., Any], params: manual.Params, cache
         ``manual.GRAD_NAMES`` the reason ("not written yet", their error at their line); and
         :func:`check_lines`'s results.
     """
-    chain = attempt(backward, *_fresh(params, cache, y))
+    args = _fresh(params, cache, y)
+    chain = attempt(backward, *args)
+    lines = check_lines(backward, params, cache, y, chain)
     if chain.not_written:
         gradients, errors = {}, dict.fromkeys(manual.GRAD_NAMES, NOT_WRITTEN)
     elif chain.error:
         gradients, errors = {}, dict.fromkeys(manual.GRAD_NAMES, f"your backward raised: {chain.error}")
     else:
         gradients, errors = returned_gradients(chain.value)
-    return gradients, errors, check_lines(backward, params, cache, y, chain)
+        written = {line.item for line in lines if line.status != NOT_WRITTEN}
+        for key in [key for key, reason in errors.items() if reason == NOT_WRITTEN]:  # a misnamed key, or forgotten
+            errors[key] = key_problem(key, chain.value) or (
+                f"your dict has no {key!r} (it has {', '.join(map(repr, chain.value))}), though your backward "
+                f"computes {key}: return it too" if key in written else NOT_WRITTEN)
+    inputs = {**{f"params[{k!r}]": v for k, v in params.items()}, **{f"cache[{k!r}]": v for k, v in cache.items()}}
+    copies = {**{f"params[{k!r}]": v for k, v in args[0].items()}, **{f"cache[{k!r}]": v for k, v in args[1].items()}}
+    mutated = [key for key in inputs if key in copies and changed(inputs[key], copies[key])]
+    if mutated:
+        lines.append(ItemResult("inputs", FAIL, diagnosis=(
+            f"your backward changed {', '.join(mutated)} in place (an in-place operation such as -=, /= or "
+            "x[...] = on it, or on a name bound to it, e.g. dZ2 = P then dZ2[...] -= 1): the forward pass's "
+            "values change for whoever uses them next. Compute into a new array (P.copy(), or an expression)"),
+            mistake="mutated-input"))
+    return gradients, errors, lines
 
 
 def compare_student_backward(backward: Callable[..., Any], params: manual.Params, x: np.ndarray, y: np.ndarray,

@@ -10,15 +10,17 @@ from typing import Any
 import numpy as np
 
 import tinygrad_edu.functional as F
-from tinygrad_edu.exercises.seeding import problem_rng
+from tinygrad_edu.exercises.candidates import Scope, const, expand, name, neighbours, ones_like
 from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.items import call, check_parts
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("grad_of_loss", "grad_of_pick", "grad_of_log", "grad_of_divide", "grad_of_row_sum", "grad_of_exp",
              "softmax_cross_entropy_backward")
 N, C = 8, 5
+LARGE_LOGITS = 40.0  # the fused formula is checked again on 40 Z + 1000: exp overflows unless the max is subtracted
 
 
 def _local(forward: Callable[..., Tensor], upstream: np.ndarray | None, *arrays: np.ndarray) -> list[np.ndarray]:
@@ -43,6 +45,46 @@ def problem() -> dict[str, np.ndarray]:
             "dpicked": picked.grad, "dLP": LP.grad, "dP": P.grad, "dS": S.grad, "dE": E.grad, "dZ": z.grad}
 
 
+def _generated(step: str, labels: tuple[str, ...], args: dict[str, np.ndarray], Y: np.ndarray) -> dict[str, list]:
+    """The candidates around each step's formula, over the step's arguments (and Y, the one-hot labels)."""
+    n = const(N, "N")
+    dP, E, S = name("dP"), name("E"), name("S")
+    formulas = {
+        "grad_of_loss": (-ones_like(name("picked")) / n,),
+        "grad_of_pick": (expand(name("dpicked"), 1, name("LP")) * name("Y"),),
+        "grad_of_log": (name("dLP") / name("P"),),
+        "grad_of_divide": (dP / S, -(dP * E / S**2).sum(axis=1, keepdims=True)),
+        "grad_of_row_sum": (name("dS") * ones_like(E),),
+        "grad_of_exp": (name("dE") * E,),
+        "softmax_cross_entropy_backward": ((name("P") - name("Y")) / n,),
+    }[step]
+    scope = Scope({**args, "Y": Y}, frozenset(k for k in args if k.startswith("d")),
+                  {"Y": "the one-hot labels", "E": "E = exp(Z)", "S": "the row sums of E"})
+    return {label: list(neighbours(label, formula, scope)) for label, formula in zip(labels, formulas)}
+
+
+def _fused_mistakes(Z: np.ndarray, y: np.ndarray) -> list[Mistake]:
+    """The fused formula's softmax mistakes: the Jacobian's diagonal only, the row-sum term dropped, no max
+    subtracted before exp (on large logits it overflows)."""
+    Y = np.eye(C)[y]
+
+    def naive() -> np.ndarray:
+        with np.errstate(all="ignore"):
+            E = np.exp(Z)
+            return (E / E.sum(axis=1, keepdims=True) - Y) / N
+
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    return [
+        Mistake("softmax:diagonal", "your dZ keeps only the diagonal P(1 - P) of softmax's Jacobian: each P_i depends "
+                "on every logit of its row, and the -P_i P_j terms bring it to (P - Y) / N", lambda: -Y * (1 - P) / N),
+        Mistake("softmax:no-row-sum", "your dZ is -Y / N: the term from the row sum S (every E_j feeds S, which "
+                "divides every P_i) is dropped; with it, dZ = (P - Y) / N", lambda: -Y / N),
+        Mistake("softmax:no-max-subtraction", "your dZ is NaN on large logits: exp(Z) overflows to inf and inf / inf "
+                "is NaN. Subtract each row's max before exp (softmax does not change, the overflow goes)", naive),
+    ]
+
+
 def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     v = problem()
     Y = np.eye(C)[v["y"]]
@@ -61,8 +103,14 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
         ("grad_of_exp", (v["dE"], v["E"]), {"dZ": _local(lambda z: z.exp(), v["dE"], v["Z"])[0]},
          {"dZ": [Mistake("exp-times-input", "d exp(Z)/dZ is exp(Z) = E itself, not Z", lambda: v["dE"] * v["Z"])]}),
     ]
-    items = [check_parts(name, functions, where, args, expected, mistakes, batch=N)
-             for name, args, expected, mistakes in steps]
+    arguments = {"grad_of_loss": ("picked",), "grad_of_pick": ("dpicked", "LP"), "grad_of_log": ("dLP", "P"),
+                 "grad_of_divide": ("dP", "E", "S"), "grad_of_row_sum": ("dS", "E"), "grad_of_exp": ("dE", "E")}
+    items = []
+    for step, args, expected, mistakes in steps:
+        values = {key: value for key, value in zip(arguments[step], args)}
+        generated = _generated(step, tuple(expected), values, Y)
+        candidates = {label: [*mistakes.get(label, ()), *generated[label]] for label in expected}
+        items.append(check_parts(step, functions, where, args, expected, candidates, batch=N))
     notes = [f"checked on logits of shape ({N}, {C}); each step is fed the correct gradient of its output"]
     chained = _chain(functions, where, v, notes)
     failing = [item.item for item in items if item.status == FAIL]
@@ -72,8 +120,21 @@ def check(functions: dict[str, Callable[..., Any]], where: str) -> Report:
     # The fused formula, against autodiff of the fused cross-entropy.
     fused = Tensor(v["Z"].copy(), requires_grad=True)
     F.cross_entropy(fused, v["y"]).backward()
-    items.append(check_parts("softmax_cross_entropy_backward", functions, where, (v["Z"], v["y"]),
-                             {"dZ": fused.grad}, {}, batch=N))
+    fused_item = "softmax_cross_entropy_backward"
+    for Z in (v["Z"], LARGE_LOGITS * v["Z"] + 1000.0):  # the second: logits whose exp overflows
+        fused = Tensor(Z.copy(), requires_grad=True)
+        F.cross_entropy(fused, v["y"]).backward()
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        candidates = [*_fused_mistakes(Z, v["y"]),
+                      *_generated(fused_item, ("dZ",), {"Z": Z, "P": P}, Y)["dZ"]]
+        result = check_parts(fused_item, functions, where, (Z, v["y"]), {"dZ": fused.grad}, {"dZ": candidates},
+                             batch=N)
+        if not result.passed:
+            break
+    items.append(result)
+    fused = Tensor(v["Z"].copy(), requires_grad=True)
+    F.cross_entropy(fused, v["y"]).backward()
     if items[-1].passed:
         gap = float(np.abs(fused.grad - (v["P"] - Y) / N).max())
         notes.append(f"the six steps collapse to one line: max |dZ - (P - Y)/N| = {gap:.1e}")

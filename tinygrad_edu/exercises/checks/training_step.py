@@ -7,6 +7,7 @@ The epoch is checked first with the reference SGD step fed in place of the stude
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ def _params() -> dict[str, np.ndarray]:
 
 
 def reference_epoch(params: dict, x: np.ndarray, y: np.ndarray, shuffle: bool = True, drop_last: bool = False,
-                    loss: str = "mean") -> float:
+                    loss: str = "mean", shuffle_labels: bool = True) -> float:
     """One epoch with optim.SGD; the keyword arguments make the catalogued mistakes, to recognise them."""
     optimizer = SGD([params[name] for name in manual.PARAM_NAMES], lr=LR)
     order = problem_rng(SEED).permutation(len(x)) if shuffle else np.arange(len(x))
@@ -51,8 +52,9 @@ def reference_epoch(params: dict, x: np.ndarray, y: np.ndarray, shuffle: bool = 
         batch = order[start : start + BATCH]
         if drop_last and len(batch) < BATCH:
             break
-        cache = manual.forward(params, x[batch], y[batch])
-        grads = manual.backward(params, cache, y[batch])
+        labels = y[batch] if shuffle_labels else y[start : start + BATCH]
+        cache = manual.forward(params, x[batch], labels)
+        grads = manual.backward(params, cache, labels)
         optimizer.step([grads["d" + name] for name in manual.PARAM_NAMES])
         losses.append(float(cache["loss"]))
         sizes.append(len(batch))
@@ -60,6 +62,8 @@ def reference_epoch(params: dict, x: np.ndarray, y: np.ndarray, shuffle: bool = 
         return losses[-1]
     if loss == "unweighted":
         return float(np.mean(losses))
+    if loss == "sum":
+        return float(np.sum(losses))
     return float(np.dot(losses, sizes) / sum(sizes))
 
 
@@ -71,17 +75,27 @@ def _check_step(functions: dict[str, Callable[..., Any]], where: str) -> ItemRes
     rng = problem_rng(1)
     grads = {"d" + name: rng.normal(size=value.shape) for name, value in params.items()}
     before = {name: value.copy() for name, value in params.items()}
+    arrays = dict(params)  # the caller's arrays themselves: sgd_step must change these, not put others in the dict
     outcome = attempt(functions[item], params, grads, LR)
     if not outcome.ok:
         return ItemResult.from_attempt(item, outcome)
-    if all(np.array_equal(params[name], before[name]) for name in params):
+    rebound = [name for name in arrays if params.get(name) is not arrays[name]]
+    if all(np.array_equal(arrays[name], before[name]) for name in arrays):
+        if rebound:
+            return ItemResult(item, FAIL, mistake="state-rebound", diagnosis=(
+                f"sgd_step put new arrays in the dict (params[{rebound[0]!r}] = params[{rebound[0]!r}] - ...): the "
+                "caller's arrays, which the model and the optimizer keep using, are untouched; update them in "
+                f"place (params[{rebound[0]!r}] -= ...)"))
         hint = " (it returned new values: update the arrays themselves, e.g. params[name] -= ...)" \
-            if outcome.value is not None else ""
-        return ItemResult(item, FAIL, diagnosis=f"sgd_step left the parameters unchanged{hint}")
+            if outcome.value is not None else (" (param = param - ... only rebinds a local name: update the array "
+                                               "itself, param -= ...)")
+        return ItemResult(item, FAIL, diagnosis=f"sgd_step left the parameters unchanged{hint}", mistake="not-in-place")
     expected = {f"change of {name}": -LR * grads["d" + name] for name in manual.PARAM_NAMES}
-    moved = tuple(params[name] - before[name] for name in manual.PARAM_NAMES)
+    moved = tuple(arrays[name] - before[name] for name in manual.PARAM_NAMES)
     mistakes = {label: [Mistake("no-learning-rate", "the step forgot the learning rate: move by lr * grad",
-                                lambda g=-grads["d" + label.split()[-1]]: g)] for label in expected}
+                                lambda g=-grads["d" + label.split()[-1]]: g),
+                        Mistake("scale:lr", f"the step is lr * lr * grad: the learning rate is applied twice (lr = {LR:g})",
+                                lambda g=-grads["d" + label.split()[-1]]: LR * LR * g)] for label in expected}
     result = compare_parts(item, moved, expected, mistakes)
     if not result.passed and "wrong sign" in result.diagnosis:
         result.diagnosis += "\n(adding the gradient climbs the loss: gradient DEScent subtracts lr * grad)"
@@ -113,14 +127,18 @@ def _check_epoch(functions: dict[str, Callable[..., Any]], where: str, own_step:
                        "that order", {"shuffle": False}),
         "last-batch-dropped": (f"the last, smaller batch ({EXAMPLES % BATCH} examples) was skipped: "
                                "range(0, N, batch_size) covers it", {"drop_last": True}),
+        "labels-not-shuffled": ("the images are taken in the shuffled order but the labels in the original one "
+                                "(y[start:end]): each image is trained on another image's label; index both with "
+                                "the same batch = order[start:end]", {"shuffle_labels": False}),
     }
     expected_params = _params()
     expected_loss = reference_epoch(expected_params, x, y)
     mistakes: dict[str, list[Mistake]] = {name: [] for name in manual.PARAM_NAMES}
     for key, (sentence, options) in variants.items():
-        def run(options=options):
+        @functools.cache  # one epoch per variant, shared by the four parameters' candidates
+        def run(options=tuple(options.items())):
             p = _params()
-            reference_epoch(p, x, y, **options)
+            reference_epoch(p, x, y, **dict(options))
             return p
         for name in manual.PARAM_NAMES:
             mistakes[name].append(Mistake(key, sentence, lambda name=name, run=run: run()[name]))
@@ -133,6 +151,9 @@ def _check_epoch(functions: dict[str, Callable[..., Any]], where: str, own_step:
                 lambda: reference_epoch(_params(), x, y, loss="last")),
         Mistake("unweighted-mean", f"the mean of the batch losses counts the last batch of {EXAMPLES % BATCH} as "
                 f"much as the full ones of {BATCH}: weight each by its size", lambda: reference_epoch(_params(), x, y, loss="unweighted")),
+        Mistake("loss-summed", "the returned loss is the sum of the batch losses: each is already a mean over its "
+                "batch; return the mean over the epoch (each batch weighted by its size)",
+                lambda: reference_epoch(_params(), x, y, loss="sum")),
     ]
     try:
         value = float(outcome.value)

@@ -24,10 +24,11 @@ def topological_order(root):
     Hints:
         Walk the graph depth-first with an explicit stack (a list), not a recursive function: the check
         builds a chain of 100,000 operations, and Python stops a recursion about 1,000 calls deep.
-        Append a tensor only once all its inputs are appended. One way: keep on the stack pairs
-        (tensor, iter(tensor._inputs)); look at the top pair, push its next input not visited yet (and mark
-        that input visited), and once its iterator is used up, pop the tensor and append it. Keep `visited`
-        in a set (of tensors, or of id(tensor)), not a list: the check stays fast on big graphs.
+        Append a tensor only once all its inputs are appended: leave it on the stack while its inputs are
+        walked. The first time it is on top, mark it visited and push its inputs above it; when it is on
+        top again, they are all appended: pop it and append it (a tensor pushed by two users comes back
+        twice: append it once). Mark a tensor visited when you expand it, not when you push it. Keep
+        `visited` in a set (of tensors, or of id(tensor)), not a list: the check stays fast on big graphs.
     """
     raise NotImplementedError("write topological_order")
 
