@@ -66,7 +66,8 @@ y = Tensor(Y, requires_grad=True, name="y")
 u = (x * y).retain_grad()  # keep the intermediates' gradients, to compare them
 v = (x + y).retain_grad()
 u.name, v.name = "u", "v"
-L = (u * v).retain_grad()  # the output too: its gradient, dL/dL = 1, is where backward starts
+# The output too: its gradient, dL/dL = 1, is where backward starts.
+L = (u * v).retain_grad()
 L.name = "L"
 # --8<-- [end:autodiff]
 print(f"forward: u = {u.item():g}, v = {v.item():g}, L = {L.item():g}")

@@ -165,7 +165,8 @@ BAD_USAGE: list[Row] = [
     # MNIST missing (and no way to download it): the loader's message, which suggests --data-dir.
     *rows(1, "pass --data-dir FOLDER", ("lessons/05_backprop_by_hand.py", "--data-dir", "{missing}"),
           ("lessons/07_training_mnist.py", "--quick", "--data-dir", "{missing}"),
-          ("lessons/08_experiments.py", "--quick", "--data-dir", "{missing}")),
+          ("lessons/08_experiments.py", "--quick", "--data-dir", "{missing}"),
+          ("lessons/09_where_backprop_leaks.py", "--quick", "--data-dir", "{missing}")),
     *rows(1, "pass --data-dir FOLDER", ("lessons/07_training_mnist.py", "--quick"), env={"TINYGRAD_EDU_DATA": "{missing}"}),
 ]
 

@@ -265,6 +265,45 @@ def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
     assert_figures(out, "initialisation.png", "optimizers.png", "batch-size.png", "summary.png")
 
 
+
+def test_09_where_backprop_leaks(tmp_path: Path, mnist_dir: Path) -> None:
+    text, out = run_lesson("09_where_backprop_leaks.py", tmp_path, mnist_dir)
+
+    def ratios(label: str) -> tuple[float, float]:
+        """A deep network's layer 1 / last gradient norm ratio, at initialisation and after training."""
+        match = re.search(rf"\n{re.escape(label)}\s+(?:\S+\s+){{2}}(\S+)\s+(\S+)", text)
+        assert match, f"no row for {label!r}"
+        return float(match.group(1)), float(match.group(2))
+
+    # 1. The sigmoid's slope is at most 1/4 per layer, so its first layer gets a vanishing share of the gradient;
+    # ReLU with He, and the sigmoid with batch norm, keep every layer within an order of magnitude.
+    slopes = [float(v) for v in re.search(r"mean sigmoid derivative per hidden layer:\s+(.+)", text).group(1).split(", ")]
+    assert len(slopes) == 9 and all(0 < slope <= 0.25 for slope in slopes)
+    assert ratios("sigmoid, Xavier")[0] < 1e-3 and ratios("sigmoid, Xavier")[1] < 1e-2
+    for label in ("ReLU, He", "sigmoid + batch norm"):
+        assert all(0.1 < ratio < 10 for ratio in ratios(label)), label
+    # 2. ReLU is positively homogeneous and the biases start at 0: twice the weights doubles each layer exactly.
+    growth = re.search(r"2 x He over He, layer 1 to 9: (.+)", text).group(1).split(", ")
+    assert [int(g) for g in growth] == [2**layer for layer in range(1, 10)]
+    assert number(r"not a number after (\d+) steps", text) < 100
+    clipped = re.search(r"(\d+) of (\d+) steps were clipped\s+\(largest norm (\S+)\); final loss (\S+)", text)
+    assert 0 < int(clipped.group(1)) <= int(clipped.group(2)) and float(clipped.group(3)) > 5
+    assert math.isfinite(float(clipped.group(4)))
+    # 3. Dead units: more at a higher learning rate.
+    dead = [int(v) for v in re.findall(r"\nlr \S+ \([^)]*\)\s+(\d+)\s+\S+%", text)]
+    assert len(dead) == 3 and dead[0] <= dead[1] < dead[2]
+    # 4. Adam's first step moves each weight by about lr, whatever its gradient: the three runs start from the same
+    # weights and batch, so their first ratios are in the ratio of the learning rates.
+    first = [float(v) for v in re.findall(r"\nlr \S+ \([^)]*\)\s+(\d\.\de-\d\d)", text)]
+    assert first[1] / first[0] == pytest.approx(10, rel=0.05) and first[2] / first[1] == pytest.approx(10, rel=0.05)
+    # 5. dL/dlogits = (P - Y) / N: rows sum to 0, entries at most 1/N.
+    assert number(r"rows of dL/dlogits sum to (\S+) at most", text) < 1e-6
+    assert number(r"the largest entry is (\S+) \(1/N", text) <= 1 / 32 + 5e-4
+    assert_figures(out, "vanishing.png", "exploding.png", "dead-units.png", "update-ratio.png", "dlogits.png",
+                   "saliency.png")
+    numbers = json.loads((out / "numbers.json").read_text())
+    assert numbers["dead_large"] == str(dead[2]) and float(numbers["sigmoid_ratio"]) < 1e-3
+
 # --- Lessons that cannot do everything still end cleanly (the table of bad invocations, lessons included, is
 # tests/test_bad_usage.py) -------------------------------------------------------------------------------------
 
