@@ -218,7 +218,8 @@ def api_pages() -> list[str]:
     return sorted(f"api/{p.stem}/" for p in (REPO / "docs" / "api").glob("*.md") if p.stem != "index")
 
 
-@pytest.mark.parametrize("path", ["", "lessons/", "derivations/", "glossary/", "what-next/", "api/", *api_pages()])
+@pytest.mark.parametrize("path", ["", "lessons/", "derivations/", "glossary/", "what-next/", "teachers/", "api/",
+                                  *api_pages()])
 def test_other_pages_in_browser(visit, path: str) -> None:
     page = visit(path)
     page.screenshot(path)

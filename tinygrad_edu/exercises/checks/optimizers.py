@@ -10,6 +10,7 @@ import numpy as np
 from tinygrad_edu.exercises.diagnose import Mistake, as_array, close, relative_error
 from tinygrad_edu.exercises.items import compare_parts
 from tinygrad_edu.exercises.report import PASS, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.student import attempt
 from tinygrad_edu.optim import SGD, Adam
 
@@ -18,7 +19,7 @@ STEPS, LR, MOMENTUM, BETAS, EPS = 4, 0.05, 0.9, (0.9, 0.999), 1e-8
 
 
 def _gradients(scale: float = 1.0) -> list[np.ndarray]:
-    rng = np.random.default_rng(8)
+    rng = problem_rng(8)
     return [scale * rng.normal(size=(3, 4)) for _ in range(STEPS)]
 
 
@@ -27,7 +28,7 @@ GRADIENT_SCALES = (1.0, 1e-6)
 
 
 def _start() -> np.ndarray:
-    return np.random.default_rng(9).normal(size=(3, 4))
+    return problem_rng(9).normal(size=(3, 4))
 
 
 def _momentum_variant(grads: list[np.ndarray], dampened: bool = False, step_first: bool = False,
