@@ -46,6 +46,8 @@ class Attempt:
     timed_out: bool = False  # their code was still running when its time limit passed (error says where)
     seconds: float | None = None  # the CPU time their function used, measured where it ran: neither the sending
     # of inputs to a child process nor the waiting of a busy machine counts (a quadratic loop does)
+    called: list[Any] | None = None  # run apart on a Tensor graph: the judge's tensors whose op's backward the
+    # student's code called, in order (the judge's own wrappers of _backward cannot see calls made in the child)
 
     @property
     def ok(self) -> bool:

@@ -111,6 +111,8 @@ class Child:
         seconds = body.get("seconds") or self.seconds
         namespace = vars(self.module)
         saved = {name: namespace.get(name) for name in body.get("feed", {})}
+        entries = _dict_entries(args)  # to tell an entry replaced (params[k] = ...) from one updated in place
+        called = _record_backward_calls(decoder.nodes)
         namespace.update({name: _resolve(ref) for name, ref in body.get("feed", {}).items()})
         try:
             with time_limit_per_call(seconds):
@@ -132,7 +134,10 @@ class Child:
             answer["lines"] = None
         if body.get("return_args"):
             answer["args"] = encoder.encode(args)
+            answer["replaced"] = [[i, key] for (i, key), value in _dict_entries(args).items()
+                                  if (i, key) in entries and value is not entries[i, key]]
         answer["grads"] = [[i, encoder.encode(t.grad)] for i, t in enumerate(decoder.nodes) if t.grad is not None]
+        answer["called"] = called
         return answer, encoder.arrays
 
     def serve(self, requests: int, answers: int) -> None:
@@ -149,6 +154,26 @@ class Child:
             answer["refused"] = self.refusals()
             _flush()
             wire.write(answers, answer, out)
+
+
+def _record_backward_calls(nodes: list[Any]) -> list[int]:
+    """Wrap each rebuilt op's backward to note, in order, which ones the student's code calls (by node index)."""
+    called: list[int] = []
+    for index, node in enumerate(nodes):
+        if getattr(node, "_op", None) is not None:
+            def recorded(g: Any, index: int = index, original: Any = node._backward) -> Any:
+                called.append(index)
+                return original(g)
+            node._backward = recorded
+    return called
+
+
+def _dict_entries(args: Any) -> dict[tuple[int, str], Any]:
+    """The values of the dict arguments, by (argument, key): the objects themselves, compared by identity."""
+    if not isinstance(args, (tuple, list)):
+        return {}
+    return {(i, key): value for i, arg in enumerate(args) if isinstance(arg, dict)
+            for key, value in arg.items() if isinstance(key, str)}
 
 
 def _parameters(function: Any) -> list[str]:

@@ -287,9 +287,13 @@ class RemoteFunction:
             return Attempt(error=str(error))
         try:
             outcome = _decode_attempt(decoder, answer["attempt"], self.sandbox.limits)
-            _update_in_place(args, decoder.decode(answer.get("args")) if answer.get("args") is not None else None)
+            replaced = {(i, key) for i, key in answer.get("replaced") or [] if isinstance(i, int) and isinstance(key, str)}
+            _update_in_place(args, decoder.decode(answer.get("args")) if answer.get("args") is not None else None,
+                             replaced)
             for index, grad in answer.get("grads", []):
                 decoder.nodes[index].grad = decoder.decode(grad)
+            if decoder.nodes:
+                outcome.called = [decoder.nodes[index] for index in answer.get("called") or []]
         except MALFORMED as error:
             self.sandbox.close()
             return Attempt(error=f"the checking process sent a malformed answer ({type(error).__name__})")
@@ -344,19 +348,20 @@ def _decode_attempt(decoder: wire.Decoder, tree: dict, limits: Limits) -> Attemp
                    seconds=float(seconds) if isinstance(seconds, (int, float)) else None)
 
 
-def _update_in_place(before: tuple, after: Any) -> None:
+def _update_in_place(before: tuple, after: Any, replaced: set[tuple[int, str]] = frozenset()) -> None:
     """Carry what the child's call changed in its arguments back to the judge's: arrays updated in place
-    (``param -= ...``), dict entries added or replaced (``params[name] = ...``)."""
+    (``param -= ...``), dict entries added or ``replaced`` by new objects (``params[name] = ...``), so that the
+    judge sees the same difference between the two as when the call runs in its own process."""
     if not isinstance(after, tuple) or len(after) != len(before):
         return
-    for mine, theirs in zip(before, after):
+    for i, (mine, theirs) in enumerate(zip(before, after)):
         if isinstance(mine, np.ndarray) and isinstance(theirs, np.ndarray) and mine.shape == theirs.shape \
                 and mine.flags.writeable:
             np.copyto(mine, theirs, casting="unsafe")
         elif isinstance(mine, dict) and isinstance(theirs, dict):
             for key, value in theirs.items():
                 if isinstance(mine.get(key), np.ndarray) and isinstance(value, np.ndarray) \
-                        and mine[key].shape == value.shape:
+                        and mine[key].shape == value.shape and (i, key) not in replaced:
                     np.copyto(mine[key], value, casting="unsafe")
                 else:
                     mine[key] = value
