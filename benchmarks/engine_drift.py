@@ -5,8 +5,8 @@ Both engines start from the same weights and train side by side on the same batc
 one epoch). For SGD and Adam in float32, and Adam in float64, it prints:
 
 * the largest ``|autodiff - manual|`` of each parameter after the epoch;
-* the largest difference of W1 after the first step, and that weight's gradient at that step (Adam's
-  ``eps`` is 1e-8);
+* the largest difference of W1 after the first step, that weight's gradient at that step (Adam's ``eps`` is
+  1e-8), and how far apart the two engines' values of that gradient were, relative to it;
 * how many ReLU decisions differed: (image, hidden unit) pairs whose pre-activation was positive with one
   engine's weights and not with the other's, so that one engine passed that image's gradient through the
   unit and the other blocked it; and the step of the first;
@@ -34,7 +34,8 @@ from tinygrad_edu.training.loop import ENGINES, TrainConfig, make_engine
 
 
 def first_step(config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray, dtype: type, eps: float | None):
-    """The largest |autodiff - manual| of W1 after the run's first step, and that weight's gradient then."""
+    """The largest |autodiff - manual| of W1 after the run's first step; that weight's gradient then (the manual
+    engine's), and how much the two engines' values of that gradient differ, relative to it."""
     engines = [make_engine(replace(config, engine=name), dtype=dtype) for name in ENGINES]
     for engine in engines:
         if eps is not None:
@@ -45,8 +46,10 @@ def first_step(config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray, dt
     gradient = manual.backward(params, manual.forward(params, x, y), y)["dW1"]
     for engine in engines:
         engine.train_step(x, y)
+    autodiff_gradient = engines[0].model.fc1.weight.grad  # kept after the step
     difference = np.abs(engines[0].params["W1"] - engines[1].params["W1"])
-    return difference.max(), abs(gradient.flat[difference.argmax()])
+    where = np.unravel_index(difference.argmax(), difference.shape)
+    return difference[where], abs(gradient[where]), abs(autodiff_gradient[where] - gradient[where]) / abs(gradient[where])
 
 
 def main() -> None:
@@ -63,12 +66,12 @@ def main() -> None:
             config = TrainConfig(optimizer=optimizer, epochs=1, seed=args.seed)
             eps = args.eps if optimizer == "adam" else None
             run = lockstep(config, train_x, train_y, dtype, adam_eps=eps)
-            drift, gradient = first_step(config, train_x, train_y, dtype, eps)
+            drift, gradient, relative = first_step(config, train_x, train_y, dtype, eps)
             predictions = [manual.forward(params, mnist.test_images.astype(dtype))["Z2"].argmax(axis=1)
                            for params in run.params.values()]
             flips = int(run.relu_disagreements.sum())
             rows.append([optimizer, np.dtype(dtype).name, *(f"{d.max():.1e}" for d in run.difference().values()),
-                         f"{drift:.1e} (gradient {gradient:.1e})",
+                         f"{drift:.1e} (gradient {gradient:.1e}, engines {relative:.0e} apart)",
                          f"{flips}" + (f" (first at step {run.first_disagreement})" if flips else ""),
                          f"{np.sum(predictions[0] == predictions[1]):,} of {len(predictions[0]):,}"])
     print(format_table(["optimizer", "dtype", *manual.PARAM_NAMES, "W1 after step 1", "ReLU decisions differing",

@@ -184,6 +184,7 @@ def test_06_network_graph(tmp_path: Path) -> None:
     assert len(list((out / "backward").glob("step_*.svg"))) == 6
 
 
+@pytest.mark.slow  # trains on MNIST
 def test_07_training_mnist(tmp_path: Path, mnist_dir: Path) -> None:
     text, out = run_lesson("07_training_mnist.py", tmp_path, mnist_dir)
     assert "training on 10,000 images for 2 epochs" in text
@@ -214,6 +215,7 @@ def test_07_training_mnist(tmp_path: Path, mnist_dir: Path) -> None:
     assert_figures(out, "curves.png", "predictions.png", "mistakes.png", "confusion.png")
 
 
+@pytest.mark.slow  # trains on MNIST
 def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
     from tinygrad_edu.data import load_mnist, train_val_split
 
@@ -362,8 +364,11 @@ def test_ctrl_c_in_a_lesson_says_interrupted_and_exits_130(tmp_path: Path, mnist
     import signal
 
     env = dict(os.environ, MPLBACKEND="Agg", TINYGRAD_EDU_DATA=str(mnist_dir))
+    # Ctrl-C's default action, as in a terminal: a test run started in the background (``cmd &``) inherits
+    # SIGINT ignored, and the lesson would then run to its end.
     lesson = subprocess.Popen([sys.executable, str(LESSONS / "08_experiments.py"), "--quick", "--out", "out"],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert lesson.stdout is not None
         while "Figures and files go to" not in lesson.stdout.readline():  # the settings (and the hook) are in place

@@ -79,6 +79,7 @@ def outputs(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
 
 
+@pytest.mark.slow  # every lesson, in a Jupyter kernel
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_lesson_notebook_runs_with_inline_figures(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     expected_figures, needs_mnist = FIGURES[name]

@@ -7,9 +7,9 @@ orders, so they differ by rounding, and training may magnify it. Measured after 
 machine, its Haswell kernels (``OPENBLAS_CORETYPE=Haswell``)::
 
     optimizer  dtype    largest |autodiff - manual|   ReLU decisions differing   same test prediction
-    sgd        float32  2.1e-7 / 1.2e-7               0 / 0                      100% / 100%
-    adam       float32  4.4e-5 / 2.4e-4               0 / 13 (first at step 201) 100% / 100%
-    adam       float64  6.9e-15 / 6.9e-15             0 / 0                      100% / 100%
+    sgd        float32  2.1e-7 / 1.2e-7               0 / 0                      all 10,000 / all
+    adam       float32  4.4e-5 / 2.4e-4               0 / 13 (first at step 201) all / all
+    adam       float64  6.9e-15 / 6.9e-15             0 / 0                      all / all
 
 What the measurements show:
 
@@ -18,9 +18,10 @@ What the measurements show:
 * SGD moves by :math:`\eta g`, so a rounding difference :math:`\delta g` moves the weights by
   :math:`\eta\,\delta g`: they stay within a few float32 roundings of the weights (which reach 0.6).
 * Adam moves by :math:`\eta\,\hat m / (\sqrt{\hat v} + \epsilon)`, which keeps a sizable part of :math:`\eta`
-  even for a gradient as small as :math:`\epsilon` = 1e-8, and a gradient that small is the remainder of
-  terms that nearly cancel, of which the rounding difference is a large part. After the first step alone
-  W1 differs by 4e-6 to 8e-6, at a weight whose gradient was 2.7e-8.
+  even for a gradient as small as :math:`\epsilon` = 1e-8, and the engines' values of a gradient that small
+  differ by far more than float32's usual 1e-7, relative to it. After the first step alone W1 differs by
+  4e-6 to 8e-6 (3e-5 with seed 4), at a weight whose gradient was 2.7e-8 and whose two values were 4e-3 to
+  8e-3 apart, relative to it (at SGD's largest first-step difference: a gradient of 1.5e-2, 6e-8 apart).
 * Once the weights differ, a pre-activation closer to 0 than that difference can be positive in one engine
   and not in the other: one engine passes that image's gradient through the hidden unit, the other blocks
   it, a difference of a whole gradient term. Each such ReLU decision moves the weights further apart and
