@@ -124,8 +124,10 @@ class Sandbox:
                   "refused_because": self.guard.because, "functions": list(self.names), "user": user}
         try:  # the child's start-up (Python, NumPy) is not the file's time: a few seconds more
             answer, _ = self._exchange(config, [], self.limits.seconds + STARTUP, "while loading the file")
-        except (TimeoutError, ChildFailure) as error:
+        except TimeoutError as error:
             raise StudentFileError(f"{error} (while loading the file)") from None
+        except ChildFailure as error:  # its message already says what the child was doing
+            raise StudentFileError(str(error)) from None
         self.refusals = answer.get("refused", [])
         if "load_error" in answer:
             reason = answer["load_error"]
