@@ -112,11 +112,11 @@ def health_figures(records: Sequence[dict]) -> dict[str, Callable[[Path], Path]]
 
 def plot_health(records: Sequence[dict], quantity: str, path: str | Path) -> Path:
     """One quantity of :data:`QUANTITIES` against the step (log scale), one line per layer, saved as ``path``."""
-    from tinygrad_edu.training.plots import _figure, _plain_log_labels, _save
+    from tinygrad_edu.training.plots import figure_of_size, plain_log_labels, save_png
 
     _, label, log = QUANTITIES[quantity]
     steps = [record["step"] for record in records]
-    figure = _figure(7, 3.8)
+    figure = figure_of_size(7, 3.8)
     ax = figure.subplots(gridspec_kw=dict(left=0.12, right=0.98, bottom=0.14, top=0.92))  # no layout engine: fast
     scale = 1 if log else 100  # fractions shown as percentages
     for name in records[0][quantity]:
@@ -125,9 +125,9 @@ def plot_health(records: Sequence[dict], quantity: str, path: str | Path) -> Pat
         ax.axhline(1e-3, color="gray", linestyle="--", linewidth=1, label="1e-3 (rule of thumb)")
     ax.set(xscale="log", xlabel="training step (log scale)", ylabel=label, yscale="log" if log else "linear",
            title=f"{label.split(' (')[0].split(' ||')[0]} per layer during training")
-    _plain_log_labels(ax.xaxis)
+    plain_log_labels(ax.xaxis)
     if log:
-        _plain_log_labels(ax.yaxis)
+        plain_log_labels(ax.yaxis)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
-    return _save(figure, path)
+    return save_png(figure, path)

@@ -248,7 +248,7 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
 
     batches = BatchIterator(train_x, train_y, config.batch_size, seed=config.seed)
     augment_rng = np.random.default_rng([config.seed, 1])
-    total_steps, step = config.epochs * len(batches), 0
+    total_steps, step, first_loss = config.epochs * len(batches), 0, math.nan
     history = []
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
@@ -263,7 +263,8 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, not warned about
                 loss, right = engine.train_step(x, y)
             step += 1
-            first_loss = loss if step == 1 else first_loss
+            if step == 1:
+                first_loss = loss  # the yardstick of an exploding loss
             if not loss <= EXPLODED_LOSS_FACTOR * first_loss:  # also catches NaN
                 bar.close()
                 how = (f"became {loss}" if not math.isfinite(loss) else

@@ -17,7 +17,7 @@ import numpy as np
 
 from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.isolation import run_in_isolation
-from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult, Report
+from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
 from tinygrad_edu.exercises.student import Attempt, attempt
 from tinygrad_edu.nn import BatchNorm1d
 from tinygrad_edu.tensor import Tensor
