@@ -4,7 +4,7 @@ The lesson pages quote these durations ("about a minute"), so they must be what 
 Each run is a fresh ``python lessons/NN_*.py [--quick]`` in a subprocess (start-up and imports included),
 with the package's default of one BLAS thread; the runs of one lesson alternate quick and full.
 
-    python benchmarks/lesson_times.py [--repeats 3] [--lessons 07 08] [--data-dir DIR]
+    python benchmarks/lesson_times.py [--repeats 3] [--lessons 07 08 09] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def run_seconds(script: Path, quick: bool, data_dir: str | None) -> tuple[float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--lessons", nargs="*", default=["07", "08"], help="lesson numbers (default: 07 08)")
+    parser.add_argument("--lessons", nargs="*", default=["07", "08", "09"], help="lesson numbers (default: 07 08 09)")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -238,7 +238,10 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
     if not frames:
         raise PluginError(f"{page.file.src_uri}: the walkthrough folder docs/{folder} has no {FRAME_GLOB} frames")
     page_dir = (DOCS / page.file.src_uri).parent
-    lines = ['<div class="walkthrough" markdown>', ""]
+    from tinygrad_edu.viz.graph import HIGHLIGHT_COLOUR
+
+    # data-highlight: the colour of the op that runs, which walkthrough.js looks for to bring it into view.
+    lines = [f'<div class="walkthrough" data-highlight="{HIGHLIGHT_COLOUR}" markdown>', walkthrough_legend(), ""]
     for index, frame in enumerate(frames):
         caption = f"Backward step {index + 1} of {len(frames)}"
         link = Path(os.path.relpath(frame, page_dir)).as_posix()
@@ -250,6 +253,19 @@ def walkthrough_markdown(folder: str, page: Page) -> str:
         ]
     lines.append("</div>")
     return "\n".join(lines)
+
+
+def walkthrough_legend() -> str:
+    """The colours of the frames, once above them: the frames are drawn without their legend (legend=False),
+    which would take a quarter of every frame's width, and on a phone make its text too small to read."""
+    from tinygrad_edu.viz.graph import HIGHLIGHT_COLOUR, OP_COLOUR, ROLE_COLOURS, ROLE_LEGEND
+
+    chips = [(f"background: {ROLE_COLOURS[role]}", text, "") for role, text in ROLE_LEGEND.items()]
+    chips += [(f"background: {OP_COLOUR}", "operation", ""),
+              ("", "partial gradient, more uses to add", "walkthrough-legend-partial"),
+              (f"border-color: {HIGHLIGHT_COLOUR}", "the rule that runs now", "walkthrough-legend-active")]
+    spans = "".join(f'<span><i class="{css}" style="{style}"></i>{text}</span>' for style, text, css in chips)
+    return f'<div class="walkthrough-legend" aria-label="legend">{spans}</div>'
 
 
 # --- 3b. Numbers quoted from a lesson's run -------------------------------------------------------------

@@ -96,6 +96,17 @@ print(f"best central difference: h = {steps[best]:.0e}, error = {central_errors[
       f"(relative {relative:.1e}: about {int(-np.log10(relative))} correct digits of 16)")
 record_numbers(OUT, best_h=f"{steps[best]:.0e}".replace("e-0", "e-"), best_error=f"{central_errors[best]:.1e}",
                best_digits=str(int(-np.log10(relative))))
+# The forward difference balances (h/2)|f''| against eps/h: its best step is near sqrt(eps), not eps^(1/3).
+best_forward = int(np.argmin(forward_errors))
+forward_relative = forward_errors[best_forward] / abs(exact)
+epsilon = np.finfo(np.float64).eps
+print(f"best forward difference: h = {steps[best_forward]:.0e}, error = {forward_errors[best_forward]:.2e} "
+      f"(relative {forward_relative:.1e}: about {int(-np.log10(forward_relative))} correct digits); "
+      f"sqrt(eps) = {np.sqrt(epsilon):.1e}, eps^(1/3) = {np.cbrt(epsilon):.1e}")
+record_numbers(OUT, forward_best_h=f"{steps[best_forward]:.0e}".replace("e-0", "e-"),
+               forward_best_error=f"{forward_errors[best_forward]:.1e}",
+               forward_best_digits=str(int(-np.log10(forward_relative))),
+               sqrt_eps=f"{np.sqrt(epsilon):.1e}", cbrt_eps=f"{np.cbrt(epsilon):.1e}")
 print("Too large an h: truncation error. Too small an h: f(x + h) - f(x) loses its digits to rounding.")
 
 # %%
@@ -111,11 +122,14 @@ print(f"|autodiff - hand| = {abs(autodiff - exact):.2e}")
 fig, ax = new_figure()
 ax.loglog(steps, forward_errors, "o-", label="forward difference")
 ax.loglog(steps, central_errors, "s-", label="central difference")
+# Where the two errors balance: h ~ sqrt(eps) for the forward difference, h ~ eps^(1/3) for the central one.
+ax.axvline(np.sqrt(epsilon), color="C0", linestyle=":", label="h = √ε (forward's optimum)")
+ax.axvline(np.cbrt(epsilon), color="C1", linestyle=":", label="h = ε^(1/3) (central's optimum)")
 ax.set_xlabel("step h")
 ax.set_ylabel(f"|estimate - f'({X0})|")
 ax.invert_xaxis()  # h shrinks from left to right, as in the table
 ax.set_title("Error: truncation (left, large h) vs rounding (right, small h)")
-ax.legend()
+ax.legend(loc="upper right", fontsize="small")
 save_figure(fig, OUT, "finite-difference-error.png")
 
 # %%

@@ -66,7 +66,8 @@ y = Tensor(Y, requires_grad=True, name="y")
 u = (x * y).retain_grad()  # keep the intermediates' gradients, to compare them
 v = (x + y).retain_grad()
 u.name, v.name = "u", "v"
-L = u * v
+# The output too: its gradient, dL/dL = 1, is where backward starts.
+L = (u * v).retain_grad()
 L.name = "L"
 # --8<-- [end:autodiff]
 print(f"forward: u = {u.item():g}, v = {v.item():g}, L = {L.item():g}")
@@ -77,7 +78,7 @@ with graphviz_optional():  # without Graphviz's `dot`, the DOT source is saved i
 # %%
 # Backward, one op at a time, one picture per step (this runs the backward pass).
 with graphviz_optional():
-    frames = save_backward_steps(L, OUT / "backward", show_data=True)
+    frames = save_backward_steps(L, OUT / "backward", show_data=True, legend=False)  # the page has the legend
     print(f"saved {len(frames)} backward steps to {display_path(OUT / 'backward')}/")
     save_graph(L, OUT / "graph-backward.svg", show_data=True)
     show_saved(OUT / "graph-backward.svg", "(with the gradients)")

@@ -46,6 +46,16 @@ grads = manual.backward(params, cache, y)  # the seven hand-derived lines
 # --8<-- [end:batch]
 print(f"a batch of {BATCH} MNIST training images, network 784-{HIDDEN}-10, float64, loss {cache['loss']:.6f}")
 
+# %%
+# The same untrained network on all 10,000 test images: lesson 4's starting loss, measured on real digits.
+start = manual.forward(params, mnist.test_images.astype(np.float64), mnist.test_labels)
+start_variance = float(start["Z2"].var())  # s², the variance of the logits
+start_predicted = np.log(10) + (1 - 1 / 10) * start_variance / 2  # lesson 4's second-order formula
+print(f"untrained, all {len(mnist.test_labels):,} test images: loss {start['loss']:.3f}, variance of the logits "
+      f"{start_variance:.3f}, ln 10 + (1 - 1/10) × variance / 2 = {start_predicted:.3f} (this batch: {cache['loss']:.3f})")
+record_numbers(OUT, start_loss_test=f"{start['loss']:.3f}", start_logit_variance_test=f"{start_variance:.3f}",
+               start_predicted_test=f"{start_predicted:.3f}")
+
 # %% [markdown]
 # ## The comparison table
 
@@ -74,13 +84,30 @@ heading("The bug hunt: one known mistake at a time")
 hunt = []
 for bug in BUGS.values():
     result = compare_gradients(params, x, y, bug=bug.name, fd_points=5, seed=0)
-    hunt.append([bug.name, ", ".join(result.failed) or "none", bug.summary])
+    first = next((row for row in result if not row.passed), None)  # the first failing row is the wrong line
+    how = "-" if first is None else "numbers" if first.manual_shape is not None else "crash"
+    hunt.append([bug.name, ", ".join(result.failed) or "none", how])
 # --8<-- [end:bug_hunt]
-print(format_table(["bug", "gradients that FAIL", "the wrong line"], hunt))
+print(format_table(["bug", "gradients that FAIL", "caught by"], hunt))
 caught = sum(row[1] != "none" for row in hunt)
-print(f"the table catches {caught} of {len(BUGS)} bugs")
+crashed = [row[0] for row in hunt if row[2] == "crash"]
+print(f"the table catches {caught} of {len(BUGS)} bugs; by their numbers {caught - len(crashed)}, "
+      f"by a NumPy error (a crash, not a numeric catch) {len(crashed)}: {', '.join(crashed) or 'none'}")
 print("Read a FAIL column top-down: the first failing gradient in backward order is the line to fix;")
 print("everything computed from it fails too.")
+for bug in BUGS.values():
+    print(f"  {bug.name}: {bug.summary}")
+record_numbers(OUT, bugs=str(len(BUGS)), caught_by_numbers=str(caught - len(crashed)),
+               crashed=", ".join(crashed) or "none")
+
+# %%
+heading("missing-transpose with 10 hidden units: the shapes fit, only the numbers catch it")
+# --8<-- [start:square]
+params_10 = manual.init_params(10, seed=0, dtype=np.float64)  # W2 is 10 x 10: dZ2 @ W2 runs
+square = compare_gradients(params_10, x, y, bug="missing-transpose", fd_points=5, seed=0)
+print(square)
+# --8<-- [end:square]
+record_numbers(OUT, square_failed=", ".join(square.failed), square_rel=f"{square['dA1'].rel_error:.1e}")
 
 # %%
 heading("One bug in detail: relu-mask-forgotten")
@@ -96,13 +123,18 @@ _, auto = autodiff_gradients(params, x, y)
 unit = int(np.argmax(np.abs(grads["dW1"]).sum(axis=0)))
 by_hand, by_autodiff = grads["dW1"][:, unit], auto["dW1"][:, unit]
 limit = np.abs(by_autodiff).max()
+difference = by_hand - by_autodiff
+# The difference is some 1e-16 of the gradients: on their colour scale it would be blank. It gets its own.
+difference_limit = max(float(np.abs(difference).max()), np.finfo(np.float64).tiny)
 fig, axes = new_figure(1, 3, width=9.0, height=3.3)
-for ax, image, title in zip(axes, [by_hand, by_autodiff, by_hand - by_autodiff],
-                            ["dW1 by hand", "dW1 by autodiff", "difference"]):
-    shown = ax.imshow(image.reshape(28, 28), cmap="coolwarm", vmin=-limit, vmax=limit)
-    ax.set_title(f"{title}, unit {unit}")
+for ax, image, title, scale in zip(axes, [by_hand, by_autodiff, difference],
+                                   [f"dW1 by hand, unit {unit}", f"dW1 by autodiff, unit {unit}",
+                                    "hand - autodiff (own scale)"], [limit, limit, difference_limit]):
+    shown = ax.imshow(image.reshape(28, 28), cmap="coolwarm", vmin=-scale, vmax=scale)
+    ax.set_title(title, fontsize="medium")
     ax.axis("off")
-fig.colorbar(shown, ax=axes, shrink=0.8)
+    fig.colorbar(shown, ax=ax, shrink=0.8, format="%.0e" if scale < 1e-3 else None)
+print(f"dW1, unit {unit}: largest entry {limit:.1e}, largest |hand - autodiff| {np.abs(difference).max():.1e}")
 save_figure(fig, OUT, "dW1-unit.png")
 
 # %%

@@ -61,7 +61,7 @@ frames_dir = OUT / "backward"
 frames_dir.mkdir(exist_ok=True)
 rows = []
 # --8<-- [start:walkthrough]
-for step in backward_steps(loss, rankdir="TB"):  # this runs the backward pass, one op per step
+for step in backward_steps(loss, rankdir="TB", legend=False):  # runs backward, one op per step
     with graphviz_optional():
         save_graph(step, frames_dir / f"step_{step.step:03d}.svg")
     rows.append([step.step, step.op_name, step.tensor.name, str(step.grad.shape), summarize(step.grad)])
@@ -79,6 +79,36 @@ differences = [[name, float(np.max(np.abs(t.grad - hand["d" + name])))] for name
                [("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2)]]
 print(format_table(["parameter", "max |autodiff - hand|"], differences, ".1e"))
 print(f"worst difference: {max(d for _, d in differences):.1e}")
+
+# %% [markdown]
+# ## One layer as a circuit
+#
+# The derivations page draws one layer, Z = X W + b, A = ReLU(Z), with a forward value and a gradient on
+# every wire: one example with two inputs and two hidden units, small enough to check every number by hand.
+# The layer above is stood in for by the gradient it sends back, g = dL/dA: the sum of A * g has exactly that
+# gradient with respect to A.
+
+# %%
+heading("One layer as a circuit: forward values and gradients")
+# --8<-- [start:circuit]
+x1 = Tensor([[1.0, -2.0]], requires_grad=True, name="x")  # one example, two inputs
+W = Tensor([[0.5, -1.0], [-0.25, 0.5]], requires_grad=True, name="W")  # two hidden units
+b = Tensor([0.1, 0.2], requires_grad=True, name="b")
+xW = (x1 @ W).retain_grad()
+z = (xW + b).retain_grad()
+a = z.relu().retain_grad()
+g = Tensor([[1.0, 0.5]], name="g = dL/da, from the layer above")
+ag = a * g
+out = ag.sum().retain_grad()
+out.backward()
+# --8<-- [end:circuit]
+for tensor, name in [(xW, "x W"), (z, "z = x W + b"), (a, "a = relu(z)"), (ag, "a * g"), (out, "L (stand-in)")]:
+    tensor.name = name
+with graphviz_optional():
+    save_graph(out, OUT / "layer-circuit.svg", show_data=True, rankdir="TB", group_modules=False)
+    show_saved(OUT / "layer-circuit.svg")
+print(format_table(["tensor", "forward value", "gradient"],
+                   [[t.name, summarize(t.data), summarize(t.grad)] for t in (x1, W, b, z, a)]))
 
 # %% [markdown]
 # ## Your turn

@@ -201,8 +201,11 @@ print(f"{len(wrong)} of {len(test_y)} test images misclassified ({len(wrong) / l
 print("confusion matrix (rows: true digit, columns: predicted):")
 print(format_table(["true", *map(str, range(10))], [[str(d), *map(int, row)] for d, row in enumerate(confusion)]))
 off_diagonal = confusion - np.diag(np.diag(confusion))
-true_digit, guess = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
-print(f"most frequent mistake: {true_digit} read as {guess} ({off_diagonal[true_digit, guess]} times)")
+# The largest off-diagonal entries, largest first: the digits that look alike to this network.
+largest = np.argsort(-off_diagonal, axis=None)[:3]
+top_confusions = [(int(t), int(g), int(off_diagonal[t, g])) for t, g in zip(*np.unravel_index(largest, off_diagonal.shape))]
+print("most frequent mistakes: " + ", ".join(f"{t} read as {g} ({n} times)" for t, g, n in top_confusions))
+record_numbers(OUT, top_confusions=", ".join(f"{t} read as {g} ({n} times)" for t, g, n in top_confusions))
 print("per-digit accuracy: " + ", ".join(f"{d}: {confusion[d, d] / confusion[d].sum():.1%}" for d in range(10)))
 
 

@@ -33,7 +33,7 @@ QUICK, DATA_DIR, OUT = lesson_settings(8, "experiments: width, initialisation, o
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,6 +47,9 @@ SEEDS = (0, 1, 2)
 VALIDATION_IMAGES = 5_000
 QUICK_TRAIN_IMAGES, QUICK_EPOCHS, FULL_EPOCHS = 5_000, 2, 3
 FULL_BATCH_IMAGES = 2_000 if QUICK else 5_000
+# The seconds column: one epoch of each setting (on at most TIMING_IMAGES images, scaled up to the run) timed
+# TIMING_REPEATS times, the settings alternating in order.
+TIMING_REPEATS, TIMING_IMAGES = 3, 5_000
 
 
 @dataclass
@@ -118,10 +121,12 @@ def init_network(init: str, seed: int, hidden: int = 128) -> dict[str, np.ndarra
 # %%
 @dataclass
 class Setting:
-    """One setting, trained once per seed."""
+    """One setting, trained once per seed; ``time_run`` trains it again briefly and returns the run's time."""
 
     label: str
     runs: list[Run]
+    time_run: Callable[[], float]
+    seconds: list[float] = field(default_factory=list)  # the timed repeats of time_run
 
     @property
     def accuracies(self) -> list[float]:
@@ -142,7 +147,33 @@ class Setting:
 
 def measure(label: str, data: Data, init: str = "he", hidden: int = 128, **train_options) -> Setting:
     """Train one setting once per seed (each seed: its own initial weights and batch order)."""
-    return Setting(label, [train(init_network(init, seed, hidden), data, seed, **train_options) for seed in SEEDS])
+    runs = [train(init_network(init, seed, hidden), data, seed, **train_options) for seed in SEEDS]
+    # One epoch (seed 0) on at most TIMING_IMAGES images, scaled to the run's images and epochs (a step's cost
+    # does not depend on how many images there are; with a full batch, each step uses them all).
+    few = replace(data, train_x=data.train_x[:TIMING_IMAGES], train_y=data.train_y[:TIMING_IMAGES])
+    scale = len(data.train_y) / len(few.train_y) * (train_options.get("epochs") or data.epochs)
+    if train_options.get("batch_size", 64) is None:  # full batch: one step per epoch, on every image
+        few, scale = data, train_options.get("epochs") or data.epochs
+
+    def time_run() -> float:
+        return train(init_network(init, 0, hidden), few, 0, **{**train_options, "epochs": 1}).seconds * scale
+
+    return Setting(label, runs, time_run)
+
+
+def time_settings(settings: list[Setting]) -> None:
+    """Time every setting TIMING_REPEATS times, alternating the order (first to last, then last to first...),
+    so that no setting always runs first, when caches are cold or another program starts. A setting timed
+    already (the reference, shown in several sections) keeps its times."""
+    todo = [s for s in settings if not s.seconds]
+    for repeat in range(TIMING_REPEATS):
+        for setting in todo if repeat % 2 == 0 else todo[::-1]:
+            setting.seconds.append(setting.time_run())
+
+
+def timing_spread(setting: Setting) -> float:
+    """How far a setting's timed repeats moved: (slowest - fastest) / median."""
+    return (max(setting.seconds) - min(setting.seconds)) / statistics.median(setting.seconds)
 
 
 def record(settings: list[Setting], names: list[str]) -> None:
@@ -151,11 +182,13 @@ def record(settings: list[Setting], names: list[str]) -> None:
 
 
 def table(settings: list[Setting]) -> str:
+    """One row per setting; the seconds are the median of its timed repeats, and how far those moved."""
+    time_settings(settings)
     return format_table(
-        ["run", "validation accuracy", "range", "final loss", "steps", "seconds"],
+        ["run", "val. accuracy", "range", "final loss", "steps", "seconds", "moved"],
         [[s.label, f"{s.mean:.2%} ± {s.sd:.2%}", f"{min(s.accuracies):.2%} - {max(s.accuracies):.2%}",
           f"{statistics.mean(np.mean(r.losses[-20:]) for r in s.runs):.3f}", s.steps,
-          f"{statistics.median(r.seconds for r in s.runs):.2f}"] for s in settings],
+          f"{statistics.median(s.seconds):.2f}", f"{timing_spread(s):.0%}"] for s in settings],
     )
 
 
@@ -234,8 +267,17 @@ inits = [replace(reference, label="he")]
 inits += [measure(init, data, init=init) for init in ("xavier", "lecun", "uniform", "normal(0, 1)", "zeros")]
 print(table(inits))
 record(inits, ["he", "xavier", "lecun", "uniform", "normal", "zeros"])
-he, xavier = inits[0], inits[1]
-print(f"he - xavier: {he.mean - xavier.mean:+.2%}, against a seed-to-seed spread of {he.sd:.2%} and {xavier.sd:.2%}")
+he, xavier, lecun = inits[0], inits[1], inits[2]
+# He, Xavier and LeCun draw the same standard normal numbers for a seed and scale them differently, and a seed
+# fixes the batch order too: the runs are paired by seed. Compare seed by seed; the seed-to-seed spread of
+# either setting (which both share) is not the noise of their difference.
+paired = {}
+for other in (xavier, lecun):
+    differences = [a - b for a, b in zip(he.accuracies, other.accuracies)]
+    paired[other.label] = differences
+    print(f"he - {other.label}, seed by seed: {', '.join(f'{d:+.2%}' for d in differences)}; mean "
+          f"{statistics.mean(differences):+.2%}, sd {statistics.stdev(differences):.2%} "
+          f"(the spread between seeds of he alone: {he.sd:.2%})")
 print("zeros: every hidden unit computes the same thing and gets the same gradient, so they never differ;")
 print("here W2 = 0 also blocks every gradient to W1, and only the output bias learns (the class frequencies).")
 plot_losses(inits, "Initialisation", OUT, "initialisation.png")
@@ -278,7 +320,7 @@ per_example = flops_per_example(128)
 flops = {s.label: per_example * len(small.train_y) * (s.steps if s is not minibatch else small.epochs)
          for s in batches}
 print(f"one example's forward and backward: {per_example:,} floating-point operations (matrix products)")
-seconds = {s.label: statistics.median(r.seconds for r in s.runs) for s in batches}
+seconds = {s.label: statistics.median(s.seconds) for s in batches}  # timed by table() above
 print(format_table(["run", "steps", "examples per step", "GFLOP", "seconds", "GFLOP per second"],
                    [[s.label, s.steps, len(small.train_y) if s is not minibatch else 64,
                      f"{flops[s.label] / 1e9:.1f}", f"{seconds[s.label]:.2f}",
@@ -309,7 +351,14 @@ print(f"best mean validation accuracy: {best.label} ({best.mean:.2%} ± {best.sd
 print(f"its test accuracy, measured once now on {len(mnist.test_labels):,} test images: "
       f"{statistics.mean(test):.2%} (seeds: {', '.join(f'{t:.2%}' for t in test)})")
 record_numbers(OUT, best=best.label, best_val=f"{best.mean:.2%}", best_test=f"{statistics.mean(test):.2%}",
-               he_minus_xavier=f"{he.mean - xavier.mean:+.2%}", he_sd=f"{he.sd:.2%}", xavier_sd=f"{xavier.sd:.2%}")
+               he_minus_xavier=f"{he.mean - xavier.mean:+.2%}", he_sd=f"{he.sd:.2%}", xavier_sd=f"{xavier.sd:.2%}",
+               he_minus_xavier_seeds=", ".join(f"{d:+.2%}" for d in paired["xavier"]),
+               he_minus_xavier_paired_sd=f"{statistics.stdev(paired['xavier']):.2%}",
+               he_minus_lecun_seeds=", ".join(f"{d:+.2%}" for d in paired["lecun"]),
+               he_minus_lecun=f"{statistics.mean(paired['lecun']):+.2%}",
+               timing_repeats=str(TIMING_REPEATS),
+               timing_spread_max=f"{max(timing_spread(s) for s in width + inits + optims + batches):.0%}",
+               timing_spread_median=f"{statistics.median(timing_spread(s) for s in width + inits + optims + batches):.0%}")
 
 # %% [markdown]
 # ## Every setting

@@ -112,6 +112,14 @@ BAD_USAGE: list[Row] = [
     *rows(2, "no exercise called 'nope'", ("exercise", "check", "nope"), ("exercise", "start", "nope", "--dir", "{tmp}"),
           ("exercise", "solution", "nope")),
     *rows(2, "invalid choice: 'bogus'", ("exercise", "bogus")),
+    # ---- grade ----
+    *rows(2, "no such folder", ("grade", "{tmp}/no-such-class", "--out", "{tmp}/marks")),
+    *rows(2, "no exercise called 'nope'", ("grade", "{tmp}", "--out", "{tmp}/marks", "--exercises", "nope")),
+    *rows(2, "give SUBMISSIONS and --out", ("grade",), ("grade", "{tmp}")),
+    *rows(2, "--out must be outside SUBMISSIONS", ("grade", "{tmp}", "--out", "{tmp}/marks")),
+    *rows(2, "argument -j/--jobs: ", ("grade", "{tmp}", "--out", "{tmp}/marks", "-j", "0")),
+    *rows(2, "argument --time-limit: ", ("grade", "{tmp}", "--out", "{tmp}/marks", "--time-limit", "-1")),
+    *rows(2, "exists; it is not overwritten", ("grade", "--gradescope-autograder", "{file}")),
     *rows(2, "argument --dir: ", ("exercise", "start", "engine", "--dir", "{file}"),
           ("exercise", "check", "engine", "--dir", "{file}"), ("exercise", "list", "--dir", "{file}")),
     *rows(2, "no such file. Start the exercise with", ("exercise", "check", "engine", "--dir", "{missing}")),
@@ -157,7 +165,8 @@ BAD_USAGE: list[Row] = [
     # MNIST missing (and no way to download it): the loader's message, which suggests --data-dir.
     *rows(1, "pass --data-dir FOLDER", ("lessons/05_backprop_by_hand.py", "--data-dir", "{missing}"),
           ("lessons/07_training_mnist.py", "--quick", "--data-dir", "{missing}"),
-          ("lessons/08_experiments.py", "--quick", "--data-dir", "{missing}")),
+          ("lessons/08_experiments.py", "--quick", "--data-dir", "{missing}"),
+          ("lessons/09_where_backprop_leaks.py", "--quick", "--data-dir", "{missing}")),
     *rows(1, "pass --data-dir FOLDER", ("lessons/07_training_mnist.py", "--quick"), env={"TINYGRAD_EDU_DATA": "{missing}"}),
 ]
 

@@ -218,7 +218,8 @@ def api_pages() -> list[str]:
     return sorted(f"api/{p.stem}/" for p in (REPO / "docs" / "api").glob("*.md") if p.stem != "index")
 
 
-@pytest.mark.parametrize("path", ["", "lessons/", "derivations/", "glossary/", "api/", *api_pages()])
+@pytest.mark.parametrize("path", ["", "lessons/", "derivations/", "glossary/", "what-next/", "teachers/", "api/",
+                                  *api_pages()])
 def test_other_pages_in_browser(visit, path: str) -> None:
     page = visit(path)
     page.screenshot(path)
@@ -422,3 +423,130 @@ def test_pages_quote_the_numbers_of_the_build_s_own_runs(built_site: Path) -> No
             assert html_escape(numbers[name]) in html, f"{page.name}: {lesson}:{name} = {numbers[name]!r} not shown"
             quoted += 1
     assert quoted >= 40  # lessons 1, 4, 5, 7 and 8 quote their runs
+
+
+# --- Readable everywhere: the layout at a desktop's and a phone's width (issue 19) ---------------------------
+
+LAYOUT_WIDTHS = {"desktop": 1280, "phone": 390}
+STEPPER_PAGES = (WALKTHROUGH_PAGE, ACCUMULATION_PAGE)
+
+
+def open_at_width(browser, url: str, width: int):
+    """A page in a fresh context of the given width; a phone's is a touch screen, as Material expects."""
+    phone = width < 600
+    context = browser.new_context(service_workers="block", viewport={"width": width, "height": 844 if phone else 900},
+                                  is_mobile=phone, has_touch=phone)
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+    return context, page
+
+
+# What is wider than its box, with every collapsed block ("Reveal the derivation") opened first: display maths
+# at any width; code and program output on a desktop, where they wrap (on a phone they scroll sideways).
+OVERFLOWING = """(checkCode) => {
+    document.querySelectorAll('article details').forEach(d => { d.open = true; });
+    const wide = [];
+    for (const display of document.querySelectorAll('article .katex-display')) {
+        const maths = display.querySelector('.katex');
+        if (maths && display.clientWidth > 0 && maths.scrollWidth > display.clientWidth + 1)
+            wide.push(`equation ${maths.scrollWidth} px in ${display.clientWidth} px: ${display.textContent.slice(0, 50)}`);
+    }
+    if (checkCode) for (const code of document.querySelectorAll('article pre > code')) {
+        if (code.clientWidth > 0 && code.scrollWidth > code.clientWidth + 1)
+            wide.push(`code ${code.scrollWidth} px in ${code.clientWidth} px: ${code.textContent.slice(0, 50)}`);
+    }
+    return wide;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", LAYOUT_WIDTHS)
+@pytest.mark.parametrize("path", ["", "derivations/", "glossary/", "exercises/", *lesson_pages()])
+def test_nothing_is_cut_off_at_a_desktop_or_a_phone_width(browser, site_url, path: str, device: str) -> None:
+    context, page = open_at_width(browser, site_url + path, LAYOUT_WIDTHS[device])
+    try:
+        assert page.locator(".katex-error").count() == 0
+        assert page.evaluate(OVERFLOWING, device == "desktop") == []
+        # Nothing makes the whole page scroll sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= LAYOUT_WIDTHS[device]
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", STEPPER_PAGES)
+def test_stepper_reads_on_a_phone(browser, site_url, path: str) -> None:
+    """At 390 px a frame keeps most of its natural size (node text near 10 px, not 5) and scrolls sideways
+    inside the stepper; the controls sit on one row and stay on screen while a tall frame is scrolled."""
+    context, page = open_at_width(browser, site_url + path, LAYOUT_WIDTHS["phone"])
+    try:
+        assert page.locator(".walkthrough-legend span").count() >= 5, "the legend is drawn once above the frames"
+        page.locator(".walkthrough-next").tap()
+        assert page.locator(".walkthrough-counter").inner_text().startswith("Step 2 of ")
+        # The operation whose rule runs is scrolled into the visible part of the (wider than the screen) frame.
+        page.wait_for_function("""() => {
+            const frame = document.querySelector('.walkthrough-frame:not([hidden])');
+            const image = frame.querySelector('img');
+            if (!image.dataset.activeX) return false;
+            const x = Number(image.dataset.activeX) * image.clientWidth;
+            return frame.scrollLeft <= x && x <= frame.scrollLeft + frame.clientWidth;
+        }""", timeout=5_000)
+        frame = page.locator(".walkthrough-frame:not([hidden]) img")
+        scale = frame.evaluate("image => image.getBoundingClientRect().width / image.naturalWidth")
+        assert scale >= 0.7, f"the frame is shown at {scale:.2f} of its natural size: its text is too small"
+        boxes = [page.locator(selector).bounding_box() for selector in
+                 (".walkthrough-prev", ".walkthrough-slider", ".walkthrough-next")]
+        assert max(box["y"] for box in boxes) - min(box["y"] for box in boxes) < 10, f"controls on several rows: {boxes}"
+        assert all(box["x"] + box["width"] <= LAYOUT_WIDTHS["phone"] for box in boxes), boxes
+        frame.evaluate("image => image.scrollIntoView({block: 'end'})")
+        page.wait_for_timeout(200)
+        button = page.locator(".walkthrough-next").bounding_box()
+        assert 0 <= button["y"] and button["y"] + button["height"] <= 844, button
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_glossary_definition_shows_on_tap(browser, site_url) -> None:
+    """A phone has no hover: tapping a glossary term opens Material's tooltip with its definition."""
+    context, page = open_at_width(browser, site_url + "derivations/", LAYOUT_WIDTHS["phone"])
+    try:
+        term = page.locator("article abbr").filter(has_text="Jacobian").first
+        term.scroll_into_view_if_needed()
+        term.tap()
+        tooltip = page.locator(".md-tooltip2--active")
+        tooltip.wait_for(state="visible", timeout=5_000)
+        assert tooltip.inner_text().startswith("The matrix of every partial derivative")
+        box = tooltip.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= LAYOUT_WIDTHS["phone"]
+    finally:
+        context.close()
+
+
+def graph_node_labels(svg: Path) -> dict[str, str]:
+    """The text lines of each node of a Graphviz SVG, keyed by the first line (the tensor's name)."""
+    import xml.etree.ElementTree as ElementTree
+
+    namespace = {"svg": "http://www.w3.org/2000/svg"}
+    labels = {}
+    for node in ElementTree.parse(svg).getroot().iterfind(".//svg:g[@class='node']", namespace):
+        lines = [text.text or "" for text in node.iterfind("svg:text", namespace)]
+        if lines:
+            labels[lines[0]] = " | ".join(lines)
+    return labels
+
+
+@pytest.mark.slow
+def test_figures_show_the_gradients_the_pages_describe(built_site: Path) -> None:
+    # Lesson 2's last graph: L's own gradient, 1, where backward starts; x's 16 and y's 21.
+    labels = graph_node_labels(built_site / "generated" / "lesson-02" / "graph-backward.svg")
+    assert labels["L"].endswith("grad 1"), labels["L"]
+    assert labels["x"].endswith("grad 16") and labels["y"].endswith("grad 21"), labels
+    # The derivations page's circuit of one layer: forward values and gradients on the wires, which the page
+    # reads out (z = [1.1, -1.8], the dead second unit passes 0, dx = [0.5, -0.25]).
+    circuit = graph_node_labels(built_site / "generated" / "lesson-06" / "layer-circuit.svg")
+    assert "data [[1.1, -1.8]]" in circuit["z = x W + b"] and circuit["z = x W + b"].endswith("grad [[1, 0]]")
+    assert circuit["x"].endswith("grad [[0.5, -0.25]]") and circuit["L (stand-in)"].endswith("grad 1")
+    html = (built_site / "derivations" / "index.html").read_text(encoding="utf-8")
+    assert "generated/lesson-06/layer-circuit.svg" in html

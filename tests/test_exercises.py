@@ -489,7 +489,7 @@ def test_a_sentence_starting_with_code_keeps_its_case(tmp_path):
     diagnosis = check_file("tensor-ops", write(tmp_path, "tensor-ops", text))["mean_backward"].diagnosis
     assert "dx for axis=0: a mean divides" in diagnosis and "Dx" not in diagnosis
     text = get("engine").solution()
-    keepdims = text.index("keepdims=True)", text.index("size_one_axes"))
+    keepdims = text.index("keepdims=True)", text.index("if axes:"))
     text = text[:keepdims] + "keepdims=False)" + text[keepdims + len("keepdims=True)"):]
     diagnosis = check_file("engine", write(tmp_path, "engine", text))["sum_to_shape"].diagnosis
     assert "sum_to_shape(grad of shape" in diagnosis and "Sum_to_shape" not in diagnosis

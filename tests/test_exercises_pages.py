@@ -37,7 +37,7 @@ def run(command: str, folder: Path) -> subprocess.CompletedProcess:
 
 
 def test_every_lesson_page_has_a_your_turn_section():
-    assert len(PAGES) == 8
+    assert len(PAGES) == 9
     names = [your_turn(page)[0][0].split()[-1] for page in PAGES]
     from tinygrad_edu.exercises import EXERCISES
 

@@ -7,7 +7,7 @@ Layers, from the bottom (a module may import from its own layer and the ones bel
 2. ``support``: atomic writes, option types, the memory check;
 3. ``data`` (MNIST) and ``manual`` (the network by hand, its comparison, the classic mistakes);
 4. ``training``;
-5. ``exercises`` (and whatever checks student code);
+5. ``exercises``, ``sandbox`` (running the student's code apart) and ``grading`` (a class at once);
 6. ``course``: the lessons' helpers;
 7. ``cli``: the commands, each parsing its options and calling the layers below.
 
@@ -26,7 +26,8 @@ import tinygrad_edu
 PACKAGE = Path(tinygrad_edu.__file__).parent
 LAYERS = {
     "errors": 0, "__init__": 1, "tensor": 1, "functional": 1, "nn": 1, "optim": 1, "gradcheck": 1, "viz": 1,
-    "support": 2, "data": 3, "manual": 3, "training": 4, "exercises": 5, "grading": 5, "course": 6, "cli": 7,
+    "support": 2, "data": 3, "manual": 3, "training": 4, "exercises": 5, "sandbox": 5, "grading": 5, "course": 6,
+    "cli": 7,
     "__main__": 7,
 }
 LONGEST = 500  # lines; tensor.py, every op with its backward on one screen each, is the one exception

@@ -7,6 +7,7 @@ files it says it saved.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -150,6 +151,17 @@ def test_05_backprop_by_hand(tmp_path: Path, mnist_dir: Path) -> None:
     assert re.search(r"the table catches (\d+) of \1 bugs", text)
     assert re.search(r"relu-mask-forgotten\s+dZ1, dW1, db1\s", text)
     assert "3 of 7 gradients FAIL: dZ1, dW1, db1" in text
+    # At H = 128 the missing transpose is a NumPy error (a crash, not a numeric catch); at H = 10 the shapes fit
+    # and only the numbers catch it, from dA1 down.
+    assert re.search(r"missing-transpose\s+dA1, dZ1, dW1, db1\s+crash", text)
+    assert "by a NumPy error (a crash, not a numeric catch) 1: missing-transpose" in text
+    assert "4 of 7 gradients FAIL: dA1, dZ1, dW1, db1" in text
+    # The untrained network over the whole test set: just above ln 10, as lesson 4's formula predicts.
+    start = re.search(r"all 10,000 test images: loss (\S+), variance of the logits (\S+), .* = (\S+) \(", text)
+    assert start
+    loss, variance, predicted = (float(v) for v in start.groups())
+    assert predicted == pytest.approx(math.log(10) + 0.9 * variance / 2, abs=1e-3)
+    assert math.log(10) < loss == pytest.approx(predicted, abs=0.05)
     assert_figures(out, "dW1-unit.png", "comparison.png")
 
 
@@ -159,7 +171,16 @@ def test_06_network_graph(tmp_path: Path) -> None:
     ops = re.findall(r"\n\s+\d+\s+(\w+)\s+", text.split("Backward, one operation at a time")[1])[:6]
     assert ops == ["cross_entropy", "add", "matmul", "relu", "add", "matmul"]
     assert number(r"worst difference: (\S+)", text) < 1e-12  # the walk's gradients are the hand-derived ones
-    assert_figures(out, "network-graph.svg")
+    assert_figures(out, "network-graph.svg", "layer-circuit.svg")
+    # One layer as a circuit: the gradients printed are the hand formulas for z = x W + b, a = relu(z), with the
+    # layer above sending back g: dz = g * 1[z > 0], dW = x^T dz, db = dz, dx = dz W^T.
+    x, W, b, g = np.array([[1.0, -2.0]]), np.array([[0.5, -1.0], [-0.25, 0.5]]), np.array([0.1, 0.2]), np.array([[1.0, 0.5]])
+    dz = g * (x @ W + b > 0)
+    circuit = text.split("One layer as a circuit")[1]
+    printed = {name: re.search(rf"\n{re.escape(name)}\s+(\[.*?\]\]?|mean.*?)\s{{2,}}(\[.*\]\]?)\n", circuit)
+               for name in ("x", "b")}
+    assert np.allclose(json.loads(printed["x"].group(2)), dz @ W.T)  # a list printed by the lesson
+    assert np.allclose(json.loads(printed["b"].group(2)), dz[0])
     assert len(list((out / "backward").glob("step_*.svg"))) == 6
 
 
@@ -219,8 +240,16 @@ def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
     for label in ("he", "xavier", "lecun", "SGD, lr 0.1", "SGD + momentum 0.9, lr 0.01", "Adam, lr 0.001"):
         assert row(label)[0] > 0.8, label
     assert row("hidden 128 (101,770 parameters)")[0] > row("hidden 10 (7,960 parameters)")[0]
-    he_minus_xavier = number(r"he - xavier: ([-+\d.]+)%", text) / 100
-    assert he_minus_xavier == pytest.approx(row("he")[0] - row("xavier")[0], abs=2e-4)
+    # He and Xavier are paired by seed (the same draws rescaled, the same batches): the mean of the differences
+    # seed by seed is the difference of the means.
+    paired = re.search(r"he - xavier, seed by seed: (.+); mean ([-+\d.]+)%", text)
+    assert paired
+    differences = [float(d.rstrip("%")) / 100 for d in paired.group(1).split(", ")]
+    assert len(differences) == 3
+    assert float(paired.group(2)) / 100 == pytest.approx(row("he")[0] - row("xavier")[0], abs=2e-4)
+    assert float(paired.group(2)) / 100 == pytest.approx(sum(differences) / 3, abs=2e-4)
+    # Every row's seconds is a median of timed repeats, and the table says how far they moved.
+    assert re.search(r"\nhe\s+.*\s(\d+\.\d\d)\s+(\d+)%\n", text)
     # Two full-batch steps are far behind 64 mini-batch steps over the same two epochs (2,000 images).
     assert row("batches of 64")[0] > row("full batch, 2 epochs")[0] + 0.3
     # The cost: 2 (multiply + add) x the sizes of the matrix products, forward (X W1, A1 W2) and backward
@@ -237,6 +266,45 @@ def test_08_experiments(tmp_path: Path, mnist_dir: Path) -> None:
     assert text.count("test accuracy") == 1 and number(r"test images: (\S+)% \(seeds", text) > 85
     assert_figures(out, "initialisation.png", "optimizers.png", "batch-size.png", "summary.png")
 
+
+
+def test_09_where_backprop_leaks(tmp_path: Path, mnist_dir: Path) -> None:
+    text, out = run_lesson("09_where_backprop_leaks.py", tmp_path, mnist_dir)
+
+    def ratios(label: str) -> tuple[float, float]:
+        """A deep network's layer 1 / last gradient norm ratio, at initialisation and after training."""
+        match = re.search(rf"\n{re.escape(label)}\s+(?:\S+\s+){{2}}(\S+)\s+(\S+)", text)
+        assert match, f"no row for {label!r}"
+        return float(match.group(1)), float(match.group(2))
+
+    # 1. The sigmoid's slope is at most 1/4 per layer, so its first layer gets a vanishing share of the gradient;
+    # ReLU with He, and the sigmoid with batch norm, keep every layer within an order of magnitude.
+    slopes = [float(v) for v in re.search(r"mean sigmoid derivative per hidden layer:\s+(.+)", text).group(1).split(", ")]
+    assert len(slopes) == 9 and all(0 < slope <= 0.25 for slope in slopes)
+    assert ratios("sigmoid, Xavier")[0] < 1e-3 and ratios("sigmoid, Xavier")[1] < 1e-2
+    for label in ("ReLU, He", "sigmoid + batch norm"):
+        assert all(0.1 < ratio < 10 for ratio in ratios(label)), label
+    # 2. ReLU is positively homogeneous and the biases start at 0: twice the weights doubles each layer exactly.
+    growth = re.search(r"2 x He over He, layer 1 to 9: (.+)", text).group(1).split(", ")
+    assert [int(g) for g in growth] == [2**layer for layer in range(1, 10)]
+    assert number(r"not a number after (\d+) steps", text) < 100
+    clipped = re.search(r"(\d+) of (\d+) steps were clipped\s+\(largest norm (\S+)\); final loss (\S+)", text)
+    assert 0 < int(clipped.group(1)) <= int(clipped.group(2)) and float(clipped.group(3)) > 5
+    assert math.isfinite(float(clipped.group(4)))
+    # 3. Dead units: more at a higher learning rate.
+    dead = [int(v) for v in re.findall(r"\nlr \S+ \([^)]*\)\s+(\d+)\s+\S+%", text)]
+    assert len(dead) == 3 and dead[0] <= dead[1] < dead[2]
+    # 4. Adam's first step moves each weight by about lr, whatever its gradient: the three runs start from the same
+    # weights and batch, so their first ratios are in the ratio of the learning rates.
+    first = [float(v) for v in re.findall(r"\nlr \S+ \([^)]*\)\s+(\d\.\de-\d\d)", text)]
+    assert first[1] / first[0] == pytest.approx(10, rel=0.05) and first[2] / first[1] == pytest.approx(10, rel=0.05)
+    # 5. dL/dlogits = (P - Y) / N: rows sum to 0, entries at most 1/N.
+    assert number(r"rows of dL/dlogits sum to (\S+) at most", text) < 1e-6
+    assert number(r"the largest entry is (\S+) \(1/N", text) <= 1 / 32 + 5e-4
+    assert_figures(out, "vanishing.png", "exploding.png", "dead-units.png", "update-ratio.png", "dlogits.png",
+                   "saliency.png")
+    numbers = json.loads((out / "numbers.json").read_text())
+    assert numbers["dead_large"] == str(dead[2]) and float(numbers["sigmoid_ratio"]) < 1e-3
 
 # --- Lessons that cannot do everything still end cleanly (the table of bad invocations, lessons included, is
 # tests/test_bad_usage.py) -------------------------------------------------------------------------------------

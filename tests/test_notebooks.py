@@ -32,9 +32,10 @@ FIGURES = {
     "03_tensors": (["image/png"], False),
     "04_forward_pass": (["image/png"] * 2, False),
     "05_backprop_by_hand": (["image/png"] * 2, True),
-    "06_network_graph": (["image/svg+xml"], False),
+    "06_network_graph": (["image/svg+xml"] * 2, False),  # the network's graph, one layer as a circuit
     "07_training_mnist": (["image/png"] * 4, True),
     "08_experiments": (["image/png"] * 4, True),
+    "09_where_backprop_leaks": (["image/png"] * 6, True),
 }
 
 
@@ -93,7 +94,7 @@ def test_lesson_notebook_runs_with_inline_figures(name: str, tmp_path: Path, req
     if name == "03_tensors":  # a student's edit of OUT decides where the figures go (no command line in a kernel)
         out = "my figures"
         set_setting(notebook, 'OUT = "out/lesson-03"  # the folder for this lesson\'s figure', f"OUT = {out!r}")
-    if name in ("07_training_mnist", "08_experiments"):
+    if name in ("07_training_mnist", "08_experiments", "09_where_backprop_leaks"):
         settings = next(cell for cell in notebook.cells if cell.cell_type == "code")
         quick = next(line for line in settings.source.splitlines() if line.startswith("QUICK = False"))
         set_setting(notebook, quick, "QUICK = True")

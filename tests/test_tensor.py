@@ -152,6 +152,25 @@ def test_grad_never_aliases_the_callers_gradient_or_a_passed_on_one():
     np.testing.assert_array_equal(x.grad, [6.0, 6.0] + np.array([3.0, 4.0]))
 
 
+@pytest.mark.parametrize("op", ["add", "radd", "sub", "mul", "div", "matmul", "maximum", "x + x", "reshape"])
+def test_no_two_grads_share_memory_whatever_the_op(op):
+    # .grad keeps an array the backward pass made for that leaf alone; one handed to two tensors, a view,
+    # or the caller's gradient must be copied, so changing one .grad in place changes nothing else.
+    a = Tensor(np.full((2, 2), 2.0, dtype=np.float32), requires_grad=True)
+    b = Tensor(np.full((2, 2), 3.0, dtype=np.float32), requires_grad=True)
+    out = {"add": lambda: a + b, "radd": lambda: a.data + b, "sub": lambda: a - b, "mul": lambda: a * b,
+           "div": lambda: a / b, "matmul": lambda: a @ b, "maximum": lambda: a.maximum(b),
+           "x + x": lambda: a + a + b, "reshape": lambda: a.reshape(4).reshape(2, 2) + b}[op]()
+    seed = np.ones(out.shape, dtype=np.float32)
+    out.backward(seed)
+    grads = [t.grad for t in (a, b) if t.grad is not None]
+    assert grads
+    for grad in grads:
+        assert not np.shares_memory(grad, seed) and grad.flags.writeable
+    if len(grads) == 2:
+        assert not np.shares_memory(grads[0], grads[1]), op
+
+
 # ---- intermediates --------------------------------------------------------------------------------------
 def test_intermediates_keep_no_grad_unless_retained():
     x = Tensor([1.0, 2.0], requires_grad=True)

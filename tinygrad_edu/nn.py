@@ -15,7 +15,9 @@ so :class:`MLP`'s ``fc1.weight`` *is* the manual engine's ``W1`` (not transposed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -86,7 +88,23 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any) -> Tensor:
-        return self.forward(*args)
+        out = self.forward(*args)
+        for hook in list(self.__dict__.get("_forward_hooks", {}).values()):
+            replaced = hook(self, args, out)
+            out = out if replaced is None else replaced
+        return out
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward of this module, as PyTorch does.
+
+        A hook can look at (or record) what the layer computed, e.g. the activations that
+        :mod:`tinygrad_edu.training.health` counts dead units in; if it returns something other than None, that
+        replaces the output. Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        hooks = self.__dict__.setdefault("_forward_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """Yield ``(dotted name, tensor)`` for every parameter, in the order the attributes were set."""
@@ -95,6 +113,13 @@ class Module:
                 yield prefix + key, value
             elif isinstance(value, Module):
                 yield from value.named_parameters(prefix + key + ".")
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yield ``(dotted name, module)`` for this module (name ``prefix``, "" at the top) and every sub-module."""
+        yield prefix, self
+        for key, value in vars(self).items():
+            if isinstance(value, Module):
+                yield from value.named_modules(f"{prefix}.{key}" if prefix else key)
 
     def children(self) -> Iterator[Module]:
         """The direct sub-modules, in the order they were assigned."""
@@ -146,6 +171,19 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+class RemovableHandle:
+    """What :meth:`Module.register_forward_hook` returns: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Callable]) -> None:
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 def _loadable(name: str, value: Any, param: Tensor) -> np.ndarray:
@@ -201,6 +239,20 @@ class ReLU(Module):
         return x.relu()
 
 
+class Sigmoid(Module):
+    """``1 / (1 + e^-x)`` elementwise, as a layer; its derivative ``s (1 - s)`` is at most 1/4 (at x = 0)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Tanh(Module):
+    """``tanh(x)`` elementwise, as a layer; its derivative ``1 - tanh(x)^2`` is at most 1 (at x = 0)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+
 class LeakyReLU(Module):
     """``x`` where positive, else ``negative_slope * x``, as a layer."""
 
@@ -245,6 +297,66 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class BatchNorm1d(Module):
+    r"""Batch normalisation over a batch of rows ``(N, num_features)``, as PyTorch's ``nn.BatchNorm1d``.
+
+    In training mode each feature is normalised with the mean and the *biased* variance of the batch,
+
+    .. math:: \mu = \tfrac1N \textstyle\sum_n x_n, \quad \sigma^2 = \tfrac1N \sum_n (x_n - \mu)^2, \quad
+              y = \gamma\, \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,
+
+    and the running statistics move towards the batch's, the variance *unbiased* (:math:`\tfrac{N}{N-1}\sigma^2`):
+    ``running = (1 - momentum) * running + momentum * batch``. In evaluation mode (:meth:`Module.eval`) the
+    running statistics replace the batch's, so one example's output no longer depends on the others.
+    The backward is the autodiff of those operations; the exercise ``batchnorm-backward`` derives it by hand.
+
+    The running statistics are plain arrays (``running_mean``, ``running_var``), not parameters: they are not
+    in :meth:`Module.state_dict` (PyTorch keeps them there as buffers).
+
+    Args:
+        num_features: features per row (the width of the layer before).
+        eps: :math:`\epsilon`, added to the variance so the division stays finite.
+        momentum: how far the running statistics move towards each batch's.
+        affine: learn a scale :math:`\gamma` (``weight``, starts at 1) and shift :math:`\beta` (``bias``, 0).
+        dtype: dtype of the parameters and running statistics.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 dtype: Any = np.float32) -> None:
+        self.num_features = _positive_int("BatchNorm1d", "num_features", num_features)
+        if not (isinstance(eps, (int, float)) and eps >= 0 and math.isfinite(eps)):
+            raise ValueError(f"BatchNorm1d: eps must be a finite number >= 0, got {eps!r}")
+        if not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
+            raise ValueError(f"BatchNorm1d: momentum must lie in [0, 1], got {momentum!r}")
+        self.eps, self.momentum = float(eps), float(momentum)
+        self.weight = Tensor(np.ones(num_features, dtype=dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_features, dtype=dtype), requires_grad=True) if affine else None
+        self.running_mean = np.zeros(num_features, dtype=dtype)
+        self.running_var = np.ones(num_features, dtype=dtype)
+
+    def forward(self, x: Tensor | np.ndarray) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: expected input of shape (N, {self.num_features}), got {x.shape}")
+        if self.training:
+            if x.shape[0] < 2:
+                raise ValueError(f"BatchNorm1d: training mode needs more than 1 row per batch to compute a variance, "
+                                 f"got {x.shape}; call .eval() to use the running statistics")
+            mean = x.mean(axis=0)
+            centred = x - mean
+            var = (centred * centred).mean(axis=0)  # biased: the batch's own spread
+            x_hat = centred / (var + self.eps).sqrt()
+            unbiased = var.data * (x.shape[0] / (x.shape[0] - 1))
+            self.running_mean[...] = (1 - self.momentum) * self.running_mean + self.momentum * mean.data
+            self.running_var[...] = (1 - self.momentum) * self.running_var + self.momentum * unbiased
+        else:
+            x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
+        return x_hat * self.weight + self.bias if self.weight is not None else x_hat
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum:g}, affine={self.weight is not None}"
 
 
 class Sequential(Module):
@@ -310,3 +422,32 @@ class MLP(Module):
         if missing:
             raise KeyError(f"load_manual_params: params must hold W1, b1, W2, b2; missing {missing}")
         self.load_state_dict({name: params[manual] for name, manual in MANUAL_NAMES.items()})
+
+
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float) -> float:
+    r"""Scale the gradients of ``parameters`` in place so that their total norm is at most ``max_norm``.
+
+    As PyTorch's ``torch.nn.utils.clip_grad_norm_``: the total norm is taken over all the gradients together,
+    as if they were one vector, :math:`\lVert g \rVert = \sqrt{\sum_p \sum_i g_{p,i}^2}`; when it exceeds
+    ``max_norm`` every gradient is multiplied by ``max_norm / (total + 1e-6)``, so the step keeps its direction
+    and only its length is cut. Parameters without a gradient are skipped. Call it between ``backward()`` and
+    ``optimizer.step()``.
+
+    Returns:
+        The total norm *before* clipping (watch it: a norm that keeps hitting the limit means the learning rate
+        or the initialisation is wrong, not only that clipping is working).
+    """
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a positive number, got {max_norm!r}")
+    grads = [param.grad for param in params if param.grad is not None]
+    total = math.sqrt(sum(float(np.sum(np.square(grad, dtype=np.float64))) for grad in grads))
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for grad in grads:
+            grad *= scale
+    return total
+
+
+# ``nn.utils.clip_grad_norm_``, where PyTorch has it.
+utils = SimpleNamespace(clip_grad_norm_=clip_grad_norm_)

@@ -33,7 +33,8 @@ from tinygrad_edu.errors import GradError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, list, tuple]
 BackwardFn = Callable[[np.ndarray], tuple[Union[np.ndarray, None], ...]]
-# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input.
+# The steps of the backward pass: a tensor, dL/dtensor, and what its op sent to each input (the pass's
+# own arrays, a leaf's .grad may be one of them: copy one you keep and will change).
 Steps = Iterator[tuple["Tensor", np.ndarray, list[tuple["Tensor", np.ndarray]]]]
 
 
@@ -87,11 +88,14 @@ class no_grad(contextlib.ContextDecorator):
 # ----------------------------------------------------------------------------------------------------
 # --8<-- [start:sum_to_shape]
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
+    """Undo broadcasting: sum ``grad`` over the axes an input of ``shape``
+    was broadcast along.
 
-    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape ``(H,)``, every ``b[j]`` was used N
-    times, so ``dL/db[j] = sum_i dL/dy[i, j]``. In general: sum over the leading axes that ``shape`` lacks,
-    then over the axes where ``shape`` has size 1 but ``grad`` does not.
+    If ``y = x + b`` with ``x`` of shape ``(N, H)`` and ``b`` of shape
+    ``(H,)``, every ``b[j]`` was used N times, so
+    ``dL/db[j] = sum_i dL/dy[i, j]``. In general: sum over the leading axes
+    that ``shape`` lacks, then over the axes where ``shape`` has size 1 but
+    ``grad`` does not.
 
     Args:
         grad: gradient with respect to the broadcast result.
@@ -105,29 +109,29 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
-    size_one_axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if size_one_axes:
-        grad = grad.sum(axis=size_one_axes, keepdims=True)
+    axes = [i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1]
+    if axes:  # the axes of size 1 in shape that the broadcast stretched
+        grad = grad.sum(axis=tuple(axes), keepdims=True)
     return grad
 # --8<-- [end:sum_to_shape]
 
 
 # --8<-- [start:topological_order]
 def topological_order(root: Tensor) -> list[Tensor]:
-    """``root`` and all it came from, each once, inputs first (no recursion)."""
+    """Root and all it came from, each once, inputs first (no recursion)."""
     order: list[Tensor] = []
     opened, placed = set(), set()  # tensors hash by identity, as in PyTorch
     stack = [root]
     while stack:
-        tensor = stack[-1]  # it stays on the stack while its inputs are walked
-        if tensor not in opened:  # first time on top: push its inputs above it
+        tensor = stack[-1]  # stays on the stack while its inputs are walked
+        if tensor not in opened:  # first time on top: inputs go above it
             opened.add(tensor)
             for parent in reversed(tensor._inputs):  # the first input on top
                 if parent not in opened:
                     stack.append(parent)
         else:  # on top again: its inputs are all in the order, so it follows
             stack.pop()
-            if tensor not in placed:  # pushed by two users, it comes back twice
+            if tensor not in placed:  # pushed twice, it comes back twice
                 placed.add(tensor)
                 order.append(tensor)
     return order
@@ -138,23 +142,23 @@ def topological_order(root: Tensor) -> list[Tensor]:
 def iter_backward(root: Tensor, gradient: ArrayLike | None = None) -> Steps:
     """The backward pass, one tensor at a time: ``root.backward()`` runs it.
 
-    Yields (tensor, dL/dtensor, [(input, the part of dL/dinput sent), ...])."""
+    Yields (tensor, dL/dtensor, [(input, the part sent to it), ...])."""
     grads = {root: _initial_gradient(root, gradient)}  # dL/dtensor, so far
-    # Reverse topological order: a tensor comes after all tensors computed from
-    # it, so by its turn each use has sent its part: the gradient is complete.
+    # Reverse topological order: a tensor comes after all computed from it,
+    # so by its turn every use has sent its part: the gradient is complete.
     for tensor in reversed(topological_order(root)):
         grad = grads.pop(tensor, None)
         if grad is None:  # a constant: no gradient comes here
             continue
-        if tensor._op is None:  # a leaf (a tensor you made): it keeps its grad
+        if tensor._op is None:  # a leaf, made by you: it keeps its grad
             tensor._accumulate_grad(grad)
             yield tensor, grad, []
             continue
-        if tensor._retains_grad:  # an intermediate you called retain_grad() on
+        if tensor._retains_grad:  # an intermediate with retain_grad()
             tensor._accumulate_grad(grad)
         sent = []
-        # The chain rule: the op's backward turns grad into a part per input.
-        for parent, parent_grad in zip(tensor._inputs, tensor._backward(grad)):
+        input_grads = tensor._backward(grad)  # the chain rule: one per input
+        for parent, parent_grad in zip(tensor._inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.data.shape:  # undo broadcasting
@@ -219,6 +223,19 @@ def _unbroadcast(op: str, parent: Tensor, grad: np.ndarray) -> np.ndarray:
     return sum_to_shape(grad, parent.data.shape)
 
 
+def _may_keep(tensor: Tensor, grad: np.ndarray) -> bool:
+    """Whether ``tensor.grad`` may be ``grad`` itself, not a copy: it saves copying dW = X^T dZ every step.
+
+    Only a leaf's gradient qualifies (an intermediate's also goes on to its op), and only an array the
+    backward pass made for this leaf alone: not a view of another array, writable, of the leaf's dtype.
+    Each op's backward returns one array per input (``add`` copies ``g`` for its second input) and the
+    pass starts from its own copy of the caller's gradient, so no other tensor's ``.grad`` is that array.
+    (PyTorch's AccumulateGrad likewise keeps a gradient nothing else refers to.)
+    """
+    return (tensor._op is None and grad.base is None and grad.flags.writeable
+            and grad.dtype == tensor.data.dtype)
+
+
 def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
     """dL/droot to start backward from: ``gradient`` checked, or 1 for a scalar ``root``."""
     if not root.requires_grad:
@@ -245,7 +262,7 @@ def _initial_gradient(root: Tensor, gradient: ArrayLike | None) -> np.ndarray:
     try:
         if kind not in "biuf":  # None would become NaN, "1" would become 1.0
             raise TypeError
-        grad = np.asarray(values, dtype=root.dtype)
+        grad = np.array(values, dtype=root.dtype)  # a copy: the caller's array stays theirs
     except (TypeError, ValueError):
         raise TypeError(
             f"backward: gradient must hold numbers, an array of shape {root.shape} (dL/d(tensor) for every "
@@ -656,12 +673,13 @@ class Tensor:
             _assigned_grads[key] = weakref.ref(self, lambda _, key=key: _assigned_grads.pop(key, None))
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
-        """Add ``grad`` into ``.grad``. The first time, a copy: backward may pass one array to several
-        tensors (``add`` hands its gradient to both inputs), and each ``.grad`` must be its own."""
-        if self._grad is None:
-            self._grad = grad.astype(self.data.dtype)  # astype copies
-        else:
+        """Add ``grad`` into ``.grad``; the first time, keep ``grad`` itself or a copy (:func:`_may_keep`)."""
+        if self._grad is not None:
             self._grad += grad
+        elif _may_keep(self, grad):
+            self._grad = grad
+        else:
+            self._grad = grad.astype(self.data.dtype)  # astype copies
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
@@ -712,7 +730,8 @@ class Tensor:
 
     # ================================================================================================
     # Operations. Each one: the forward with NumPy, then its local backward rule, together.
-    # ``g`` is always dL/d(result); each backward returns dL/d(input) for every input (None: not needed).
+    # ``g`` is always dL/d(result); each backward returns dL/d(input) for every input (None: not needed),
+    # never one array for two inputs (a leaf's ``.grad`` may keep the array it gets: see _may_keep).
     # ================================================================================================
 
     # -- elementwise binary ops, with broadcasting --------------------------------------------------
@@ -725,7 +744,8 @@ class Tensor:
             raise _shape_error("add", a, b, _BROADCAST_HINT) from None
 
         def backward(g: np.ndarray):
-            return g, g
+            # A copy for b: one array per input, so a .grad may keep its own (see _may_keep).
+            return g, (g.copy() if b.requires_grad else None)
 
         return Tensor._result(out, (a, b), "add", backward)
 
@@ -746,7 +766,8 @@ class Tensor:
     def __mul__(self, other: ArrayLike) -> Tensor:
         """``a * b`` elementwise.  d(ab)/da = b, d(ab)/db = a."""
         a, b = self._operands(other, "mul")
-        x, y = a.data, b.data  # the arrays of this forward, even if someone assigns .data later (as PyTorch)
+        # This forward's arrays, even if .data is reassigned later (as PyTorch).
+        x, y = a.data, b.data
         try:
             out = x * y
         except ValueError:

@@ -130,8 +130,9 @@ EN = "engine"
 ADD = "grads[parent] = grads[parent] + parent_grad"
 ENGINE = [
     wrong(EN, "backward", "overwrite", edit(ADD, "grads[parent] = parent_grad"), catalogued=True),
-    wrong(EN, "backward", "aliasing", edit(ADD, "if parent in grads:", "    grads[parent] += parent_grad", "else:",
-                                           "    grads[parent] = parent_grad"), what="+= into a shared array"),
+    # In place is right here: no op of the engine hands one array to two inputs (add gives its second a copy),
+    # so the array added into belongs to this parent alone, as in PyTorch's engine.
+    right(EN, edit(ADD, "grads[parent] += parent_grad"), what="+= accumulates in place"),
     wrong(EN, "backward", "order-not-reversed", edit("for tensor in reversed(topological_order(root)):",
                                                      "for tensor in topological_order(root):"), what="reversed() dropped"),
     wrong(EN, "backward", "unbroadcast-forgotten", edit("parent_grad = sum_to_shape(parent_grad, parent.shape)",

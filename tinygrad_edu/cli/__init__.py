@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("tinygrad_edu.cli.train", "Train the 784-hidden-10 MNIST classifier (autodiff or hand-derived engine), with plots."),
     "predict": ("tinygrad_edu.cli.predict", "Show one test digit and what a trained checkpoint predicts for it."),
     "evaluate": ("tinygrad_edu.cli.evaluate", "Test accuracy and per-class accuracy of a trained checkpoint."),
+    "grade": ("tinygrad_edu.cli.grade", "Mark a class: every student's exercises checked apart; grades.csv, Gradescope, JUnit."),
     "notebooks": ("tinygrad_edu.cli.notebooks", "Write every lesson as a Jupyter notebook (lessons/*.py -> notebooks/*.ipynb)."),
 }
 

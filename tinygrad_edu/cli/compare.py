@@ -104,6 +104,14 @@ def _batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
 
 def run(args: argparse.Namespace) -> int:
     """``tinygrad-edu compare``: print the table; exit 1 when a gradient fails, 2 on bad input."""
+    try:
+        return _run(args)
+    finally:
+        while _OPEN_SANDBOXES:
+            _OPEN_SANDBOXES.pop().close()
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.list_bugs:
         width = max(map(len, BUGS))
         print("Bugs for --inject-bug (each is a mistake students make deriving backprop by hand):")
@@ -144,16 +152,23 @@ def run(args: argparse.Namespace) -> int:
         print("Each line on its own, fed the correct upstream gradients:", *format_items(comparison.lines), "",
               "In the chain (each of your gradients computed from yours before it):", sep="\n")
     print(format_table(comparison, color=color))
+    refusals = [r for box in _OPEN_SANDBOXES for r in box.refusals]
+    if refusals:  # the numbers above came from a file that reached for the reference: they do not count
+        print(wrap(f"FAIL: your file {refusals[0]}; it is not allowed while the file is checked, so the "
+                   "comparison does not count"))
+        return 1
     return 0 if comparison.passed else 1
 
 
 def _load_backward(spec: str) -> tuple[Callable[..., Any] | None, int]:
-    """The student's function from ``FILE[:FUNCTION]``; on failure None and the exit code, the reason printed.
+    """The student's function from ``FILE[:FUNCTION]``, run in a child process (:mod:`tinygrad_edu.sandbox`,
+    closed when the command ends); on failure None and the exit code, the reason printed.
 
     A file that does not exist or a function it lacks is bad usage (2); a file that fails to load (their syntax
-    error, their exception) is reported against their line (1).
+    error, their exception, an early exit) is reported against their line (1).
     """
-    from tinygrad_edu.exercises.student import StudentFileError, load_file
+    from tinygrad_edu.exercises.student import StudentFileError
+    from tinygrad_edu.sandbox import Sandbox, guard_for
 
     path, _, function = spec.rpartition(":")
     if not path or not function.isidentifier():  # no ":FUNCTION" (a colon may be part of the path)
@@ -162,16 +177,18 @@ def _load_backward(spec: str) -> tuple[Callable[..., Any] | None, int]:
         print(f"tinygrad-edu compare: error: --backward {path}: no such file "
               "(give the path of your Python file, e.g. --backward my_backward.py:backward)", file=sys.stderr)
         return None, 2
+    box = Sandbox(path, (function,), guard_for("network-backprop"))
     try:
-        module = load_file(path)
+        box.start()
     except StudentFileError as error:
         print(f"tinygrad-edu compare: your file does not load: {error}", file=sys.stderr)
         return None, 1
-    found = getattr(module, function, None)
-    if not callable(found):
-        defined = sorted(name for name, value in vars(module).items()
-                         if callable(value) and getattr(value, "__module__", None) == module.__name__)
-        listing = f"; it defines: {', '.join(defined)}" if defined else ""
+    _OPEN_SANDBOXES.append(box)
+    if function not in box.functions:
+        listing = f"; it defines: {', '.join(box.defined)}" if box.defined else ""
         print(f"tinygrad-edu compare: error: {path} has no function {function}(){listing}", file=sys.stderr)
         return None, 2
-    return found, 0
+    return box.functions[function], 0
+
+
+_OPEN_SANDBOXES: list[Any] = []  # the children of --backward, ended when run() returns

@@ -145,7 +145,7 @@ def _command(action: str, name: str, folder: str | Path) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from tinygrad_edu.exercises import check_file
+    from tinygrad_edu.sandbox import Limits, check_apart
 
     exercise = get(args.name)
     path = Path(args.dir) / exercise.filename
@@ -156,14 +156,22 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     file_hash = _file_hash(path)  # before the check: a file saved again meanwhile shows as changed
     try:
-        report = check_file(exercise.name, path, time_limit=args.time_limit)
+        report, output = check_apart(exercise, path, Limits(seconds=args.time_limit))
     except StudentFileError:
         _save_result(Path(args.dir), exercise, file_hash, {"error": "does not load"})
         raise
     _save_result(Path(args.dir), exercise, file_hash,
                  {"passed": report.passed, "passing": report.passing, "items": len(report.items)})
+    if output.strip():  # their prints ran in the child: shown here, before the verdict
+        lines = output.rstrip("\n").splitlines()
+        shown = lines[:PRINTED_LINES] + ([f"... ({len(lines) - PRINTED_LINES} more lines)"]
+                                         if len(lines) > PRINTED_LINES else [])
+        print("your file printed:\n" + "\n".join(f"  | {line}" for line in shown) + "\n")
     print(report)
     return 0 if report.passed else 1
+
+
+PRINTED_LINES = 20  # of the student's own output, shown above the report
 
 
 def _solution(args: argparse.Namespace) -> int:

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=input_folder, default=None, help="MNIST folder (default: $TINYGRAD_EDU_DATA or the cache)")
     parser.add_argument("--out", type=output_folder, default=None, metavar="DIR",
                         help="output folder (default runs/mnist-784-<hidden>-10-<engine>)")
+    parser.add_argument("--health", action="store_true",
+                        help="record gradient health per layer (gradient norm, update-to-data ratio, dead ReLUs on "
+                             "the validation set) into metrics.json, metrics.csv and health-*.png")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                          lr=args.lr, schedule=args.schedule, augment=args.augment, weight_decay=args.weight_decay,
                          init=args.init, seed=args.seed, engine=args.engine, val_size=val_size,
-                         train_subset=args.train_subset)
+                         train_subset=args.train_subset, health=args.health)
     check_memory(config)
     out = args.out if args.out is not None else Path("runs") / f"mnist-784-{config.hidden}-10-{config.engine}"
     out = prepare_output_folder(check_output_contents(out))  # before any data is loaded: a bad --out costs nothing

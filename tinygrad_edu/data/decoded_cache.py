@@ -1,7 +1,8 @@
 """Remember the arrays decoded from data files, so that the next run loads them instead of decoding again.
 
-Decompressing MNIST's gzip files and checking them costs about half a second on every run (parsing the CSV
-layout, several seconds); loading the same arrays from an uncompressed ``.npz`` costs a few hundredths.
+Decompressing and checking MNIST's training files took 0.20 s of CPU on every run, reading the same arrays
+back from an uncompressed ``.npz`` takes 0.04 s, hash of the files included (medians of 5, on the course's
+2-core machine, shared); the CSV layout, parsed line by line, gains more.
 
 * **Where**: the loader's ``<cache>/decoded/`` (see :func:`~tinygrad_edu.data.mnist.default_cache_dir`), never beside
   the data: a user's data folder (or a shared one) is only read.

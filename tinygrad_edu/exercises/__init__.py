@@ -27,16 +27,18 @@ from typing import Any
 
 from tinygrad_edu.exercises.catalogue import EXERCISES, Exercise, get
 from tinygrad_edu.exercises.report import Report
-from tinygrad_edu.exercises.student import find_functions, load_file, time_limit_per_call
+from tinygrad_edu.exercises.student import find_functions, time_limit_per_call
 
 __all__ = ["EXERCISES", "Exercise", "Report", "check", "check_file", "get"]
 
 
 def check_file(name: str, path: str | Path, time_limit: float | None = None) -> Report:
-    """Check the exercise file at ``path`` (raises :class:`~.student.StudentFileError` if it cannot be loaded);
-    ``time_limit`` as in :func:`check`."""
-    with time_limit_per_call(time_limit):
-        return _check(get(name), load_file(path))
+    """Check the exercise file at ``path``, its code run in a child process (:mod:`tinygrad_edu.sandbox`);
+    raises :class:`~.student.StudentFileError` if it cannot be loaded; ``time_limit`` as in :func:`check`."""
+    from tinygrad_edu.sandbox import Limits, check_apart
+
+    limits = Limits() if time_limit is None else Limits(seconds=time_limit)
+    return check_apart(get(name), path, limits)[0]
 
 
 def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | str | Path,
@@ -45,7 +47,8 @@ def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | 
 
     Args:
         name: the exercise, e.g. ``"network-backprop"`` (``tinygrad-edu exercise list`` lists them).
-        functions: your functions (matched by name), or a module or file path holding them; give nothing in a
+        functions: your functions (matched by name), or a module or file path holding them (a file runs in a
+            separate process, as with `tinygrad-edu exercise check`); give nothing in a
             notebook to check the functions of that name defined in it.
         time_limit: the seconds each of your functions (and the loading of your file) may run before it is
             stopped and reported at the line still running, e.g. a loop that never ends (default
@@ -59,8 +62,8 @@ def check(name: str, *functions: Callable[..., Any] | types.ModuleType | dict | 
     """
     exercise = get(name)
     with time_limit_per_call(time_limit):
-        if len(functions) == 1 and isinstance(functions[0], (str, Path)):
-            return _check(exercise, load_file(functions[0]))
+        if len(functions) == 1 and isinstance(functions[0], (str, Path)):  # a file: run apart, as the command
+            return check_file(name, functions[0], time_limit)
         if len(functions) == 1 and isinstance(functions[0], (types.ModuleType, dict)):
             return _check(exercise, functions[0])
         if not functions:  # a notebook: the caller's globals

@@ -87,6 +87,8 @@ EXERCISES: dict[str, Exercise] = {
         Exercise("deep-network", "6", "the backward of 784-128-64-10 with the layer recurrence of the deltas"),
         Exercise("training-step", "7", "one SGD step and one epoch over shuffled mini-batches"),
         Exercise("optimizers", "8", "the updates of SGD with momentum and of Adam"),
+        Exercise("batchnorm-backward", "9", "the backward of batch normalisation, path by path through the mean "
+                 "and the variance"),
     )
 }
 

@@ -44,6 +44,10 @@ class Attempt:
     not_written: bool = False
     error: str = ""  # "file:line: Type: message" when their code raised
     timed_out: bool = False  # their code was still running when its time limit passed (error says where)
+    seconds: float | None = None  # the CPU time their function used, measured where it ran: neither the sending
+    # of inputs to a child process nor the waiting of a busy machine counts (a quadratic loop does)
+    called: list[Any] | None = None  # run apart on a Tensor graph: the judge's tensors whose op's backward the
+    # student's code called, in order (the judge's own wrappers of _backward cannot see calls made in the child)
 
     @property
     def ok(self) -> bool:
@@ -157,6 +161,8 @@ def locate(error: BaseException, filename: str | None = None) -> str:
     The student's code is ``filename`` when given, else any frame outside the tinygrad_edu package (their
     notebook cell or file); the line of our code that raised is never shown.
     """
+    if getattr(type(error), "runs_apart", False):  # raised in the child: already located there
+        return str(error)
     frames = []
     tb = error.__traceback__
     while tb is not None:
@@ -192,11 +198,15 @@ def attempt(function: Callable[..., Any], *args: Any, filename: str | None = Non
     """Call ``function(*args)``, a student's; turn NotImplementedError into "not written yet", and other errors
     and overrunning ``time_limit`` seconds (None: the current one, see :func:`time_limit_per_call`) into a
     message at their line. Keyword arguments are this function's own: none is passed on to theirs."""
+    if getattr(type(function), "runs_apart", False):  # run in a child process (tinygrad_edu.sandbox): its limit
+        return function.attempt(args, time_limit)
     if filename is None:
         filename = getattr(getattr(function, "__code__", None), "co_filename", None)
     try:
         with TimeLimit(_time_limit.get() if time_limit is None else time_limit):
-            return Attempt(value=function(*args))
+            started = time.process_time()
+            value = function(*args)
+            return Attempt(value=value, seconds=time.process_time() - started)
     except NotImplementedError:
         return Attempt(not_written=True)
     except TimeLimitExceeded as error:

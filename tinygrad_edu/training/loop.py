@@ -37,6 +37,8 @@ from numpy.typing import DTypeLike
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
 from tinygrad_edu.training.blas import with_blas_threads
+from tinygrad_edu.training.health_monitor import OUTPUT_FILES as HEALTH_FILES
+from tinygrad_edu.training.health_monitor import HealthMonitor, health_figures
 from tinygrad_edu.errors import TinygradEduError, UsageError
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD, Adam, Optimizer
@@ -66,7 +68,8 @@ class TrainingDivergedError(TinygradEduError, FloatingPointError):
     """The loss became NaN or infinite: the run stopped before writing anything."""
 
 
-# What ``train --out DIR`` writes; DIR holds these and nothing else, replaced all together (see write_outputs).
+# What ``train --out DIR`` writes (and HEALTH_FILES with --health); DIR holds these and nothing else, replaced all
+# together (see write_outputs).
 OUTPUT_FILES = ("model.npz", "metrics.json", "metrics.csv", "curves.png", "predictions.png", "confusion.png",
                 "weights.png")
 
@@ -88,6 +91,7 @@ class TrainConfig:
     engine: str = "autodiff"
     val_size: int = 5000
     train_subset: int | None = None  # train on the first N training images only (quick runs)
+    health: bool = False  # record gradient health (training/health_monitor.py) during the run
 
     def __post_init__(self) -> None:
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("engine", self.engine, ENGINES),
@@ -228,18 +232,23 @@ class TrainResult:
     test_predictions: np.ndarray
     params: dict[str, np.ndarray]
     paths: dict[str, Path] = field(default_factory=dict)
+    health: list[dict] = field(default_factory=list)  # HealthMonitor.records when config.health
 
 
 def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
-        val_y: np.ndarray, progress: bool = True, log: Callable[[str], None] = print) -> list[dict[str, float]]:
-    """Run ``config.epochs`` epochs of mini-batch training; return one metrics dict per epoch."""
+        val_y: np.ndarray, progress: bool = True, log: Callable[[str], None] = print,
+        monitor: HealthMonitor | None = None) -> list[dict[str, float]]:
+    """Run ``config.epochs`` epochs of mini-batch training; return one metrics dict per epoch.
+
+    ``monitor`` (``--health``) is called before and after each step and adds its last measurements to each
+    epoch's row."""
     from tqdm.auto import tqdm
 
     from tinygrad_edu.data import BatchIterator, random_shift
 
     batches = BatchIterator(train_x, train_y, config.batch_size, seed=config.seed)
     augment_rng = np.random.default_rng([config.seed, 1])
-    total_steps, step = config.epochs * len(batches), 0
+    total_steps, step, first_loss = config.epochs * len(batches), 0, math.nan
     history = []
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
@@ -248,10 +257,14 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
                    disable=not progress, file=sys.stderr)
         for step_in_epoch, (x, y) in enumerate(bar, start=1):
             engine.optimizer.lr = learning_rate(config, step, total_steps)
+            x = random_shift(x, config.augment, augment_rng)
+            if monitor is not None:
+                monitor.before_step(step + 1, engine.params, x, y)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, not warned about
-                loss, right = engine.train_step(random_shift(x, config.augment, augment_rng), y)
+                loss, right = engine.train_step(x, y)
             step += 1
-            first_loss = loss if step == 1 else first_loss
+            if step == 1:
+                first_loss = loss  # the yardstick of an exploding loss
             if not loss <= EXPLODED_LOSS_FACTOR * first_loss:  # also catches NaN
                 bar.close()
                 how = (f"became {loss}" if not math.isfinite(loss) else
@@ -261,6 +274,8 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
                     f"(learning rate {engine.optimizer.lr:g}): training diverged. "
                     f"Try a smaller learning rate, for example --lr {lr_to_try(config):g}."
                 )
+            if monitor is not None:
+                monitor.after_step(step, engine.params)
             loss_sum, correct, seen = loss_sum + loss * len(y), correct + right, seen + len(y)
             if step % 25 == 0:
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{100 * correct / seen:.2f}%", refresh=False)
@@ -269,7 +284,7 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
         val_loss, val_accuracy = loss_and_accuracy(predict_in_chunks(engine.logits, val_x), val_y)
         row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": engine.optimizer.lr,
-               "seconds": train_seconds}
+               "seconds": train_seconds, **(monitor.epoch_columns() if monitor is not None else {})}
         history.append(row)
         if row["train_loss"] > EXPLODED_EPOCH_FACTOR * first_loss:
             raise TrainingDivergedError(
@@ -319,8 +334,14 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
         f"batch {config.batch_size or 'full'}, {config.epochs} epoch{'' if config.epochs == 1 else 's'}, seed {config.seed}")
     kept = f" Nothing was written: {out} is as it was." if out is not None else ""
+    monitor = None
+    if config.health:
+        from tinygrad_edu.data import BatchIterator
+
+        steps_per_epoch = len(BatchIterator(train_x, train_y, config.batch_size))
+        monitor = HealthMonitor(config.hidden, val_x, steps_per_epoch, config.epochs)
     try:
-        history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log)
+        history = fit(engine, config, train_x, train_y, val_x, val_y, progress, log, monitor)
     except TrainingDivergedError as error:
         raise TrainingDivergedError(f"{error}{kept}") from None
     broken = [name for name, array in engine.params.items() if not np.isfinite(array).all()]
@@ -334,7 +355,11 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     confusion = confusion_matrix(mnist.test_labels, predictions)
     per_class = (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist()
     result = TrainResult(config, history, test_accuracy, test_loss, per_class, confusion, predictions,
-                         engine.params)
+                         engine.params, health=monitor.records if monitor is not None else [])
+    if monitor is not None:
+        training_seconds = sum(row["seconds"] for row in history)
+        log(f"gradient health: {len(monitor.records)} measurements took {monitor.seconds:.2f} s, "
+            f"{100 * monitor.seconds / training_seconds:.1f}% of the {training_seconds:.1f} s of training")
     log(f"test accuracy: {100 * test_accuracy:.2f}%")
     if out is not None:
         result.paths = write_outputs(result, Path(out), mnist.test_images, mnist.test_labels, log)
@@ -355,8 +380,9 @@ def write_outputs(result: TrainResult, out: Path, test_images: np.ndarray, test_
     with atomic_folder(out) as staging:
         written = _write_files(result, staging, test_images, test_labels, log)
     paths = {name: out / path.name for name, path in written.items()}
+    width = max(map(len, paths), default=0)
     for name, path in paths.items():
-        log(f"wrote {name:<12} {path}")
+        log(f"wrote {name:<{width}} {path}")
     return paths
 
 
@@ -372,7 +398,8 @@ def check_output_contents(out: str | Path) -> Path:
     if out.is_dir():
         out = out.resolve()  # a symlink to a folder: replace the folder it points to, keep the link
         try:
-            others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES and not p.name.startswith("."))
+            ours = {*OUTPUT_FILES, *HEALTH_FILES}
+            others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("."))
         except OSError as exc:
             raise OutputFolderError(f"cannot list {out}: {exc.strerror or exc}") from None
         if others:
@@ -392,8 +419,10 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
     summary = {"config": asdict(result.config), "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
                "per_class_accuracy": result.per_class_accuracy, "confusion_matrix": result.confusion.tolist(),
                "epochs": result.history}
-    paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, {k: v for k, v in summary.items()
-                                                                            if k != "confusion_matrix"})}
+    if result.health:
+        summary["health"] = result.health
+    metadata = {k: v for k, v in summary.items() if k not in ("confusion_matrix", "health")}
+    paths = {"checkpoint": save_checkpoint(out / "model.npz", result.params, metadata)}
     paths["metrics_json"] = out / "metrics.json"
     with atomic_write(paths["metrics_json"]) as f:
         f.write((json.dumps(summary, indent=2) + "\n").encode())
@@ -415,6 +444,7 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
         "confusion": lambda path: plots.plot_confusion_matrix(result.confusion, path),
         "weights": lambda path: plots.plot_first_layer_weights(result.params["W1"], path),
     }
+    figures.update(health_figures(result.health))  # none unless --health
     for name, draw in figures.items():
         try:
             paths[name] = draw(out / f"{name}.png")

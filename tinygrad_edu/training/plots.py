@@ -22,7 +22,7 @@ DPI = 110
 TITLE_INCHES = 0.35  # the band above a mosaic that holds its title
 
 
-def _figure(width: float, height: float) -> Any:
+def figure_of_size(width: float, height: float) -> Any:
     """A figure on the Agg canvas. No layout engine: each plot places its axes itself, because constrained
     layout measures every text of the figure before drawing it, which doubled the cost of a figure."""
     try:
@@ -35,10 +35,11 @@ def _figure(width: float, height: float) -> Any:
     return figure
 
 
-def _save(figure: Any, path: str | Path) -> Path:
+def save_png(figure: Any, path: str | Path) -> Path:
+    """Save ``figure`` as the PNG ``path`` (its folder created), at the figures' :data:`DPI`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # zlib's fastest level: PNG compression was the largest part of drawing a figure; files grow by about 10%
+    # zlib's fastest level: compressing was the largest single cost of a mosaic (a fifth); files grow by ~10%
     figure.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 1})
     return path
 
@@ -76,7 +77,7 @@ def _mosaic_figure(mosaic_shape: tuple[int, int], inches_per_pixel: float, title
     image_width, image_height = width * inches_per_pixel, height * inches_per_pixel
     title_width = 0.1 * len(title) + 2 * margin  # about 0.1 inch per character at the title's 12 points
     figure_width, figure_height = max(image_width + 2 * margin, title_width), image_height + margin + TITLE_INCHES
-    figure = _figure(figure_width, figure_height)
+    figure = figure_of_size(figure_width, figure_height)
     left = (figure_width - image_width) / 2  # a mosaic narrower than its title is centred under it
     ax = figure.add_axes((left / figure_width, margin / figure_height,
                           image_width / figure_width, image_height / figure_height))
@@ -102,7 +103,7 @@ def prediction_indices(labels: np.ndarray, predictions: np.ndarray, capacity: in
     return list(range(first_rows)) + fillers + later_wrong
 
 
-def _plain_log_labels(axis: Any) -> None:
+def plain_log_labels(axis: Any) -> None:
     """Label a log axis's ticks as plain numbers (0.05 rather than 5x10^-2) at the places matplotlib chooses.
 
     matplotlib writes log ticks with its TeX-like mathtext, whose parser takes a third of a second to set
@@ -121,19 +122,19 @@ def _plain_log_labels(axis: Any) -> None:
 def plot_training_curves(history: Sequence[dict[str, float]], path: str | Path) -> Path:
     """Loss and accuracy per epoch, training vs validation (``history``: one dict per epoch)."""
     epochs = [row["epoch"] for row in history]
-    figure = _figure(10, 4)
+    figure = figure_of_size(10, 4)
     loss_ax, acc_ax = figure.subplots(1, 2, gridspec_kw=dict(left=0.095, right=0.99, bottom=0.12, top=0.93, wspace=0.2))
     loss_ax.plot(epochs, [row["train_loss"] for row in history], "o-", label="train")
     loss_ax.plot(epochs, [row["val_loss"] for row in history], "s-", label="validation")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss", yscale="log")
-    _plain_log_labels(loss_ax.yaxis)
+    plain_log_labels(loss_ax.yaxis)
     acc_ax.plot(epochs, [100 * row["train_accuracy"] for row in history], "o-", label="train")
     acc_ax.plot(epochs, [100 * row["val_accuracy"] for row in history], "s-", label="validation")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend()
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def plot_predictions(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray, path: str | Path,
@@ -167,12 +168,12 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predictions: np.nda
         ax.text(x + side / 2 - 0.5, y + label_band - 2, f"{predictions[index]} ({labels[index]})",
                 color=colours[-1], fontsize=9, ha="center", va="bottom")
     ax.add_collection(PatchCollection(frames, facecolors="none", edgecolors=colours, linewidths=widths, clip_on=False))
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def plot_confusion_matrix(confusion: np.ndarray, path: str | Path) -> Path:
     """The 10x10 confusion matrix: row = true digit, column = predicted digit, with the counts written in."""
-    figure = _figure(6.5, 5.5)
+    figure = figure_of_size(6.5, 5.5)
     ax = figure.add_axes((0.1, 0.09, 0.72, 0.85))
     # log colour scale so the few mistakes stand out beside the large diagonal
     image = ax.imshow(np.log1p(confusion), cmap="Blues")
@@ -185,7 +186,7 @@ def plot_confusion_matrix(confusion: np.ndarray, path: str | Path) -> Path:
     ax.set(xlabel="predicted digit", ylabel="true digit", title="Confusion matrix (test set)",
            xticks=range(10), yticks=range(10))
     figure.colorbar(image, cax=figure.add_axes((0.86, 0.09, 0.035, 0.85)), label="log(1 + count)")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def plot_first_layer_weights(W1: np.ndarray, path: str | Path, max_units: int = 64) -> Path:
@@ -204,4 +205,4 @@ def plot_first_layer_weights(W1: np.ndarray, path: str | Path, max_units: int = 
     figure, ax = _mosaic_figure(mosaic.shape, 1.0 / (side + gap),
                                 f"first-layer weights of {units} hidden units (of {W1.shape[1]})")
     ax.imshow(mosaic, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")  # gaps (NaN) stay white
-    return _save(figure, path)
+    return save_png(figure, path)

@@ -18,6 +18,7 @@ from tinygrad_edu.exercises.candidates import Scope, const, mask, name, neighbou
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import call, check_parts, compare_parts, key_problem
 from tinygrad_edu.exercises.report import FAIL, PASS, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("output_delta", "layer_gradients", "delta_below", "backward")
@@ -28,7 +29,7 @@ PARAMS = ("dW1", "db1", "dW2", "db2", "dW3", "db3")
 
 def problem() -> tuple[dict, dict, np.ndarray, dict]:
     """Parameters, the forward cache, labels, and every gradient from autodiff (float64)."""
-    rng = np.random.default_rng(6)
+    rng = problem_rng(6)
     params = {}
     for layer, (fan_in, fan_out) in enumerate(zip(SIZES, SIZES[1:]), start=1):
         params[f"W{layer}"] = rng.normal(0, np.sqrt(2 / fan_in), (fan_in, fan_out))

@@ -16,6 +16,7 @@ from tinygrad_edu.exercises.candidates import Expr, Scope, call as np_call, cons
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import call, call_watched, compare_parts, with_side_effect
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.gradcheck import gradcheck_report
 from tinygrad_edu.tensor import Tensor
 
@@ -25,7 +26,7 @@ P = 3.0  # the exponent of pow
 
 
 def _inputs() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(1)
+    rng = problem_rng(1)
     signed = rng.uniform(-2, 2, (3, 4))
     signed = np.where(np.abs(signed) < 0.2, 0.7, signed)  # away from relu's kink
     return {"a": signed, "b": rng.uniform(0.5, 2, (3, 4)) * rng.choice([-1, 1], (3, 4)),

@@ -23,6 +23,7 @@ from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.isolation import run_in_isolation
 from tinygrad_edu.exercises.items import changed, key_problem
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.student import NOT_WRITTEN, Attempt, attempt
 from tinygrad_edu.functional import one_hot
 from tinygrad_edu.manual.compare import REL_TOLERANCE, Comparison, compare_gradients, describe, returned_gradients
@@ -34,7 +35,7 @@ HIDDEN, BATCH = 10, 64  # hidden 10: a missing transpose of the square W2 runs a
 
 def problem(seed: int = 0, hidden: int = HIDDEN, batch: int = BATCH) -> tuple[manual.Params, np.ndarray, np.ndarray]:
     """The fixed float64 network and batch the check uses (random pixels: no MNIST needed)."""
-    rng = np.random.default_rng([seed, 9])
+    rng = problem_rng([seed, 9])
     params = manual.init_params(hidden, seed=seed, dtype=np.float64)
     params["b1"] = rng.normal(0, 0.1, hidden)  # nonzero biases, so a bias mistake changes the numbers
     params["b2"] = rng.normal(0, 0.1, manual.N_CLASSES)

@@ -10,6 +10,7 @@ import numpy as np
 from tinygrad_edu.exercises.diagnose import Mistake, as_array, close, relative_error
 from tinygrad_edu.exercises.items import compare_parts
 from tinygrad_edu.exercises.report import PASS, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.student import attempt
 from tinygrad_edu.optim import SGD, Adam
 
@@ -18,7 +19,7 @@ STEPS, LR, MOMENTUM, BETAS, EPS = 4, 0.05, 0.9, (0.9, 0.999), 1e-8
 
 
 def _gradients(scale: float = 1.0) -> list[np.ndarray]:
-    rng = np.random.default_rng(8)
+    rng = problem_rng(8)
     return [scale * rng.normal(size=(3, 4)) for _ in range(STEPS)]
 
 
@@ -27,7 +28,7 @@ GRADIENT_SCALES = (1.0, 1e-6)
 
 
 def _start() -> np.ndarray:
-    return np.random.default_rng(9).normal(size=(3, 4))
+    return problem_rng(9).normal(size=(3, 4))
 
 
 def _momentum_variant(grads: list[np.ndarray], dampened: bool = False, step_first: bool = False,
@@ -44,7 +45,8 @@ def _momentum_variant(grads: list[np.ndarray], dampened: bool = False, step_firs
 
 def _adam_variant(grads: list[np.ndarray], bias_correction: bool = True, eps_inside: bool = False, t_shift: int = 0,
                   betas: tuple[float, float] = BETAS, square: bool = True, rebound: bool = False,
-                  efficient: bool = False, correct: str = "mv", root: bool = True, lr: float = LR) -> np.ndarray:
+                  efficient: bool = False, correct: str = "mv", root: bool = True, lr: float = LR,
+                  correction_betas: tuple[float, float] = BETAS) -> np.ndarray:
     """Adam, or one of its mistakes; ``efficient`` is Kingma and Ba's efficient form (section 2 of the paper),
     whose eps sits in another place: a published variant, accepted."""
     beta1, beta2 = betas
@@ -52,9 +54,10 @@ def _adam_variant(grads: list[np.ndarray], bias_correction: bool = True, eps_ins
     for t, g in enumerate(grads, start=1):
         m_new = beta1 * m + (1 - beta1) * g
         v_new = beta2 * v + (1 - beta2) * (g**2 if square else g)
-        tt = t + t_shift  # the bias corrections keep beta1 and beta2 where they belong
-        m_hat = m_new / (1 - BETAS[0] ** tt) if bias_correction and "m" in correct else m_new
-        v_hat = v_new / (1 - BETAS[1] ** tt) if bias_correction and "v" in correct else v_new
+        tt = t + t_shift
+        c1, c2 = correction_betas  # the betas of the bias corrections (swapped there only, in one mistake)
+        m_hat = m_new / (1 - c1**tt) if bias_correction and "m" in correct else m_new
+        v_hat = v_new / (1 - c2**tt) if bias_correction and "v" in correct else v_new
         with np.errstate(all="ignore"):
             if efficient:
                 param = param - LR * np.sqrt(1 - beta2**t) / (1 - beta1**t) * m_new / (np.sqrt(v_new) + EPS)
@@ -92,6 +95,8 @@ def _mistakes(adam: bool, grads: list[np.ndarray]) -> list[Mistake]:
          "counts from 1, so divide by 1 - beta**t", {"t_shift": -1}),
         ("adam:betas-swapped", "beta1 and beta2 are swapped in the moving averages: m (the mean of g) decays with "
          "beta1 = 0.9, v (the mean of g**2) with beta2 = 0.999", {"betas": BETAS[::-1]}),
+        ("adam:betas-swapped", "beta1 and beta2 are swapped in the bias corrections: m_hat = m / (1 - beta1**t), "
+         "v_hat = v / (1 - beta2**t)", {"correction_betas": BETAS[::-1]}),
         ("adam:no-square", "v averages g instead of g**2: the second moment is the mean of the squared gradient "
          "(a negative v makes sqrt(v) NaN)", {"square": False}),
         ("adam:bias-one", "only v is bias-corrected: m needs m / (1 - beta1**t) too", {"correct": "v"}),

@@ -14,6 +14,7 @@ from tinygrad_edu.exercises.candidates import Scope, const, expand, name, neighb
 from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.items import call, check_parts
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("grad_of_loss", "grad_of_pick", "grad_of_log", "grad_of_divide", "grad_of_row_sum", "grad_of_exp",
@@ -31,7 +32,7 @@ def _local(forward: Callable[..., Tensor], upstream: np.ndarray | None, *arrays:
 
 def problem() -> dict[str, np.ndarray]:
     """The forward pass and every correct gradient, from the engine (one retained gradient per step)."""
-    rng = np.random.default_rng(4)
+    rng = problem_rng(4)
     Z, y = rng.normal(size=(N, C)), rng.integers(0, C, size=N)
     z = Tensor(Z, requires_grad=True)
     E = z.exp().retain_grad()

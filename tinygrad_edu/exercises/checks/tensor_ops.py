@@ -12,6 +12,7 @@ from tinygrad_edu.exercises.candidates import Scope, const, expand, name, neighb
 from tinygrad_edu.exercises.diagnose import Mistake
 from tinygrad_edu.exercises.items import check_parts
 from tinygrad_edu.exercises.report import PASS, ItemResult, Report
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("matmul_backward", "sum_backward", "mean_backward", "max_backward", "reshape_backward",
@@ -26,7 +27,7 @@ def _engine(forward: Callable[..., Tensor], g: np.ndarray, *arrays: np.ndarray) 
 
 def _cases() -> dict[str, list[tuple[tuple[Any, ...], dict[str, np.ndarray], dict[str, list[Mistake]]]]]:
     """For each function: (arguments, the expected gradients by label, catalogued mistakes) per case."""
-    rng = np.random.default_rng(2)
+    rng = problem_rng(2)
     A, B = rng.normal(size=(4, 3)), rng.normal(size=(3, 5))
     G = rng.normal(size=(4, 5))
     dA, dB = _engine(lambda a, b: a @ b, G, A, B)

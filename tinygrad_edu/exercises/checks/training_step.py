@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import manual
+from tinygrad_edu.exercises.seeding import problem_rng
 from tinygrad_edu.exercises.diagnose import Mistake, diagnose
 from tinygrad_edu.exercises.items import compare_parts
 from tinygrad_edu.exercises.report import FAIL, ItemResult, Report
@@ -31,7 +32,7 @@ def data() -> tuple[np.ndarray, np.ndarray, str]:
     try:
         mnist = load_mnist(None, download=False)
     except (MnistNotFoundError, OSError, ValueError):
-        rng = np.random.default_rng(SEED)
+        rng = problem_rng(SEED)
         return rng.random((EXAMPLES, 784)), rng.integers(0, 10, size=EXAMPLES), "random images"
     return (mnist.train_images[:EXAMPLES].astype(np.float64), mnist.train_labels[:EXAMPLES],
             f"the first {EXAMPLES} MNIST training images")
@@ -45,7 +46,7 @@ def reference_epoch(params: dict, x: np.ndarray, y: np.ndarray, shuffle: bool = 
                     loss: str = "mean", shuffle_labels: bool = True) -> float:
     """One epoch with optim.SGD; the keyword arguments make the catalogued mistakes, to recognise them."""
     optimizer = SGD([params[name] for name in manual.PARAM_NAMES], lr=LR)
-    order = np.random.default_rng(SEED).permutation(len(x)) if shuffle else np.arange(len(x))
+    order = problem_rng(SEED).permutation(len(x)) if shuffle else np.arange(len(x))
     losses, sizes = [], []
     for start in range(0, len(x), BATCH):
         batch = order[start : start + BATCH]
@@ -71,7 +72,7 @@ def _check_step(functions: dict[str, Callable[..., Any]], where: str) -> ItemRes
     if item not in functions:
         return ItemResult.missing(item, item, where)
     params = _params()
-    rng = np.random.default_rng(1)
+    rng = problem_rng(1)
     grads = {"d" + name: rng.normal(size=value.shape) for name, value in params.items()}
     before = {name: value.copy() for name, value in params.items()}
     arrays = dict(params)  # the caller's arrays themselves: sgd_step must change these, not put others in the dict
@@ -115,7 +116,7 @@ def _check_epoch(functions: dict[str, Callable[..., Any]], where: str, own_step:
         namespace["sgd_step"] = sgd_step
     params = _params()
     try:
-        outcome = attempt(student, params, x, y, BATCH, LR, np.random.default_rng(SEED))
+        outcome = attempt(student, params, x, y, BATCH, LR, problem_rng(SEED))
     finally:
         if not own_step:
             namespace["sgd_step"] = saved
