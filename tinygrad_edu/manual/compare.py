@@ -11,8 +11,9 @@ Three independent ways to get :math:`\partial L / \partial T` for every intermed
    :math:`\pm\epsilon` flips no ReLU (across a kink the difference quotient measures neither slope).
 
 :func:`compare_gradients` returns one :class:`GradientRow` per gradient; :func:`format_table` prints them.
-``BUGS`` holds mistakes students make when deriving backprop by hand; ``compare_gradients(..., bug=NAME)``
-swaps one in, and the table shows which gradients it breaks. The ``tinygrad-edu compare`` command runs it all.
+``BUGS`` (:mod:`tinygrad_edu.manual.mistakes`) holds mistakes students make deriving backprop by hand;
+``compare_gradients(..., bug=NAME)`` swaps one in, and the table shows which gradients it breaks. The
+``tinygrad-edu compare`` command (:mod:`tinygrad_edu.cli.compare`) runs it all.
 
 Errors are measured relative to the size of the reference gradient, so they mean the same thing for a
 gradient of size 1 and one of size 1e-4::
