@@ -6,7 +6,7 @@
 ...     ...
 """
 
-from tinygrad_edu.data.batching import BatchIterator, random_shift, standardize, train_val_split
+from tinygrad_edu.data.batching import BatchIterator, as_float_pixels, prefetch, random_shift, standardize, train_val_split
 from tinygrad_edu.data.digits_csv import read_digits_csv, write_digits_csv
 from tinygrad_edu.data.download import download, file_md5
 from tinygrad_edu.data.errors import DataFileError, DownloadError
@@ -25,6 +25,7 @@ from tinygrad_edu.data.mnist import (
 
 __all__ = [
     "BatchIterator",
+    "as_float_pixels",
     "DataFileError",
     "DownloadError",
     "MNIST_FILES",
@@ -37,6 +38,7 @@ __all__ = [
     "file_md5",
     "load_mnist",
     "one_hot",
+    "prefetch",
     "random_shift",
     "read_digits_csv",
     "read_idx",

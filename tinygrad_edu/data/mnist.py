@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from tinygrad_edu.data.batching import as_float_pixels
 from tinygrad_edu.data.batching import standardize as standardize_images
 from tinygrad_edu.data.decoded_cache import cached_decode
 from tinygrad_edu.data.digits_csv import read_digits_csv
@@ -44,7 +46,7 @@ from tinygrad_edu.support.atomic import atomic_write, remove_stale_temporaries
 from tinygrad_edu.data.download import download, file_md5
 from tinygrad_edu.data.errors import DataFileError, DownloadError
 from tinygrad_edu.data.idx import read_idx
-from tinygrad_edu.errors import TinygradEduError
+from tinygrad_edu.errors import TinygradEduError, UsageError
 
 DATA_ENV_VAR = "TINYGRAD_EDU_DATA"
 MIRRORS_ENV_VAR = "TINYGRAD_EDU_MNIST_MIRRORS"
@@ -86,12 +88,12 @@ class MnistNotFoundError(TinygradEduError, FileNotFoundError):
 
 @dataclass(repr=False)
 class Mnist:
-    """The MNIST data set: pixels as float32 in [0, 1] (or standardised), labels as int64 in 0..9.
+    """The MNIST data set: pixels as float32 in [0, 1] (or standardised, or uint8 as stored), labels as int64 in 0..9.
 
     Attributes:
-        train_images: ``(60000, 784)`` float32, one flattened 28x28 image per row.
+        train_images: ``(60000, 784)`` float32 (``load_mnist(dtype=...)`` chooses), one flattened 28x28 image per row.
         train_labels: ``(60000,)`` int64.
-        test_images: ``(10000, 784)`` float32.
+        test_images: ``(10000, 784)``, as ``train_images``.
         test_labels: ``(10000,)`` int64.
         source: the folder the files were read from.
     """
@@ -395,6 +397,7 @@ def load_mnist(
     mirrors: Sequence[str] | None = None,
     progress: bool = True,
     log: Callable[[str], None] = _print_note,
+    dtype: DTypeLike = np.float32,
 ) -> Mnist:
     """Load MNIST, downloading it into the data folder first if it is not there.
 
@@ -407,15 +410,22 @@ def load_mnist(
         progress: show download progress bars.
         log: where one-line notes go (a cache file downloaded again, a folder that is not the canonical
             MNIST); default: standard error.
+        dtype: the pixels' type: a float type (pixel / 255, in [0, 1]), or ``np.uint8`` for the bytes as
+            stored (0..255), a quarter of float32's memory: ``tinygrad-edu train`` keeps them so and
+            converts each batch (:func:`~tinygrad_edu.data.as_float_pixels`).
 
     Returns:
-        :class:`Mnist` with float32 pixels ``(N, 784)`` and int64 labels ``(N,)``.
+        :class:`Mnist` with pixels ``(N, 784)`` of ``dtype`` and int64 labels ``(N,)``.
 
     Raises:
         MnistNotFoundError: files missing and ``download`` is False.
         DownloadError: files missing and every mirror failed.
         DataFileError: a file is corrupt (wrong magic number, truncated, counts that disagree, bad CSV).
     """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" and (dtype != np.uint8 or standardize):
+        raise UsageError(f"load_mnist: dtype must be a float type{'' if standardize else ' or uint8'}"
+                         f"{' with standardize=True' if standardize else ''}, got {dtype}")
     folder = resolve_data_dir(data_dir)
     managed = is_managed_cache(data_dir)
     if folder.is_dir():
@@ -457,8 +467,10 @@ def load_mnist(
         if difference:
             log(f"note: {folder} does not hold the canonical MNIST ({difference}); using it as given.")
 
-    train_images = np.divide(train_x, np.float32(255), dtype=np.float32)
-    test_images = np.divide(test_x, np.float32(255), dtype=np.float32)
+    if dtype == np.uint8:  # copies: the arrays read are remembered for the next call
+        train_images, test_images = train_x.copy(), test_x.copy()
+    else:
+        train_images, test_images = as_float_pixels(train_x, dtype), as_float_pixels(test_x, dtype)
     if standardize:
         train_images, test_images = standardize_images(train_images, test_images)
     return Mnist(train_images, train_y.copy(), test_images, test_y.copy(), folder)

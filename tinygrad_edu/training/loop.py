@@ -244,7 +244,7 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
     epoch's row."""
     from tqdm.auto import tqdm
 
-    from tinygrad_edu.data import BatchIterator, random_shift
+    from tinygrad_edu.data import BatchIterator, as_float_pixels, prefetch, random_shift
 
     batches = BatchIterator(train_x, train_y, config.batch_size, seed=config.seed)
     augment_rng = np.random.default_rng([config.seed, 1])
@@ -253,11 +253,12 @@ def fit(engine: Engine, config: TrainConfig, train_x: np.ndarray, train_y: np.nd
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False,
-                   disable=not progress, file=sys.stderr)
+        # each batch shifted (as bytes, when the images are uint8) and made float in a thread, a step ahead
+        prepared = ((as_float_pixels(random_shift(x, config.augment, augment_rng)), y) for x, y in batches)
+        bar = tqdm(prefetch(prepared), total=len(batches), desc=f"epoch {epoch}/{config.epochs}", unit="batch",
+                   leave=False, disable=not progress, file=sys.stderr)
         for step_in_epoch, (x, y) in enumerate(bar, start=1):
             engine.optimizer.lr = learning_rate(config, step, total_steps)
-            x = random_shift(x, config.augment, augment_rng)
             if monitor is not None:
                 monitor.before_step(step + 1, engine.params, x, y)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, not warned about
@@ -313,11 +314,11 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     Returns:
         A :class:`TrainResult`.
     """
-    from tinygrad_edu.data import load_mnist, train_val_split
+    from tinygrad_edu.data import as_float_pixels, load_mnist, train_val_split
 
     if out is not None:
         out = check_output_contents(out)
-    mnist = load_mnist(data_dir, progress=progress)
+    mnist = load_mnist(data_dir, progress=progress, dtype=np.uint8)  # bytes: fit converts a batch at a time
     images, labels = mnist.train_images, mnist.train_labels
     if config.train_subset is not None:
         if config.train_subset > len(images):
@@ -329,6 +330,7 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
                           f"{len(images)} training images{' in the subset' if config.train_subset else ''}; "
                           f"choose a --val-size below {len(images)}")
     train_x, train_y, val_x, val_y = train_val_split(images, labels, config.val_size, seed=config.seed)
+    val_x, test_images = as_float_pixels(val_x), as_float_pixels(mnist.test_images)
     engine = make_engine(config)
     log(f"training 784-{config.hidden}-10 with the {config.engine} engine on {len(train_x)} images "
         f"({len(val_x)} held out for validation): {config.optimizer}, lr {config.lr:g} ({config.schedule}), "
@@ -349,7 +351,7 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
         raise TrainingDivergedError(f"the parameters {', '.join(broken)} hold NaN or infinite values after training: "
                                     f"training diverged. Try a smaller learning rate, for example --lr {lr_to_try(config):g}.{kept}")
 
-    test_logits = predict_in_chunks(engine.logits, mnist.test_images)
+    test_logits = predict_in_chunks(engine.logits, test_images)
     test_loss, test_accuracy = loss_and_accuracy(test_logits, mnist.test_labels)
     predictions = test_logits.argmax(axis=1)
     confusion = confusion_matrix(mnist.test_labels, predictions)
@@ -362,7 +364,7 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
             f"{100 * monitor.seconds / training_seconds:.1f}% of the {training_seconds:.1f} s of training")
     log(f"test accuracy: {100 * test_accuracy:.2f}%")
     if out is not None:
-        result.paths = write_outputs(result, Path(out), mnist.test_images, mnist.test_labels, log)
+        result.paths = write_outputs(result, Path(out), test_images, mnist.test_labels, log)
     return result
 
 
