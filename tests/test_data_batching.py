@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,10 @@ import pytest
 
 from tinygrad_edu.data import (
     BatchIterator,
+    as_float_pixels,
     default_cache_dir,
     one_hot,
+    prefetch,
     random_shift,
     resolve_data_dir,
     standardize,
@@ -117,3 +120,67 @@ def test_random_shift_moves_each_image_by_at_most_one_pixel():
     assert set(rows.tolist()) == {13, 14, 15} and set(cols.tolist()) == {13, 14, 15}  # all 9 offsets occur
     np.testing.assert_array_equal(random_shift(images, 1, np.random.default_rng(0)), shifted)  # seeded
     assert random_shift(images, 0, rng) is images
+
+
+def test_as_float_pixels_divides_bytes_by_255_and_leaves_floats_alone():
+    pixels = np.array([[0, 1, 128, 255]], dtype=np.uint8)
+    converted = as_float_pixels(pixels)
+    assert converted.dtype == np.float32
+    np.testing.assert_array_equal(converted, np.array([[0, 1 / 255, 128 / 255, 1]], dtype=np.float32))
+    assert as_float_pixels(pixels, np.float64).dtype == np.float64
+    assert as_float_pixels(converted) is converted
+    with pytest.raises(TypeError, match="as_float_pixels: expected uint8 or float pixels, got int16"):
+        as_float_pixels(pixels.astype(np.int16))
+
+
+def test_shifting_bytes_then_converting_equals_converting_then_shifting():
+    """What train does (shift the uint8 batch, then divide) gives the numbers of dividing the whole set first."""
+    images = np.random.default_rng(1).integers(0, 256, (50, 784), dtype=np.uint8)
+    as_bytes = as_float_pixels(random_shift(images, 2, np.random.default_rng(7)))
+    as_floats = random_shift(as_float_pixels(images), 2, np.random.default_rng(7))
+    np.testing.assert_array_equal(as_bytes, as_floats)
+
+
+def test_prefetch_yields_every_item_in_order_made_in_another_thread():
+    made_in = []
+
+    def items():
+        for i in range(20):
+            made_in.append(threading.current_thread().name)
+            yield i
+
+    assert list(prefetch(items())) == list(range(20))
+    assert set(made_in) == {"prefetch"}
+    assert list(prefetch([])) == []
+
+
+def test_prefetch_raises_an_error_of_the_maker_at_its_place():
+    def items():
+        yield 1
+        raise ValueError("bad batch 2")
+
+    got = []
+    with pytest.raises(ValueError, match="bad batch 2"):
+        for item in prefetch(items()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_prefetch_stops_its_thread_when_the_loop_leaves_early():
+    made = []
+
+    def endless():
+        i = 0
+        while True:
+            made.append(i)
+            yield i
+            i += 1
+
+    before = threading.active_count()
+    batches = prefetch(endless(), depth=2)
+    for item in batches:
+        if item == 3:
+            break
+    batches.close()  # what leaving a for loop over a generator does once it is no longer referenced
+    assert threading.active_count() == before
+    assert len(made) <= 3 + 1 + 2 + 1  # up to the item in hand, the queue, and the one being made

@@ -240,3 +240,19 @@ def test_real_mnist_shapes_and_known_labels(mnist):
     assert mnist.test_labels[:5].tolist() == [7, 2, 1, 0, 4]
     assert np.bincount(mnist.train_labels).tolist()[:2] == [5923, 6742]
     assert abs(mnist.train_images.mean() - 0.1307) < 1e-3 and abs(mnist.train_images.std() - 0.3081) < 1e-3
+
+
+def test_mnist_as_bytes_is_the_files_pixels_and_converts_to_the_float_set(mnist, mnist_dir):
+    from tinygrad_edu.data import as_float_pixels
+    from tinygrad_edu.errors import UsageError
+
+    raw = load_mnist(mnist_dir, download=False, dtype=np.uint8)
+    assert raw.train_images.dtype == np.uint8 and raw.train_images.shape == (60000, 784)
+    assert raw.train_images.max() == 255 and raw.train_images.min() == 0
+    np.testing.assert_array_equal(as_float_pixels(raw.train_images), mnist.train_images)
+    np.testing.assert_array_equal(as_float_pixels(raw.test_images), mnist.test_images)
+    raw.train_images[0] = 7  # a copy: the arrays remembered for the next load are not changed
+    assert (load_mnist(mnist_dir, download=False, dtype=np.uint8).train_images[0] != 7).any()
+    for bad in (dict(dtype=np.int32), dict(dtype=np.uint8, standardize=True)):
+        with pytest.raises(UsageError, match="load_mnist: dtype must be a float type"):
+            load_mnist(mnist_dir, download=False, **bad)

@@ -106,6 +106,25 @@ def test_short_training_on_real_mnist(mnist_dir):
     assert np.trace(result.confusion) / 10_000 == pytest.approx(result.test_accuracy)
 
 
+def test_fit_on_bytes_gives_the_numbers_of_fit_on_floats():
+    """train keeps MNIST as uint8 and converts each batch in the prefetch thread: the same run, number for number."""
+    from tinygrad_edu.data import as_float_pixels
+    from tinygrad_edu.training.loop import fit, make_engine
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (600, 784), dtype=np.uint8), rng.integers(0, 10, 600)
+    config = TrainConfig(hidden=16, epochs=2, batch_size=64, augment=1)
+    histories, params = [], []
+    for train_images in (images, as_float_pixels(images)):
+        engine = make_engine(config)
+        history = fit(engine, config, train_images[100:], labels[100:], as_float_pixels(images[:100]), labels[:100],
+                      progress=False, log=lambda line: None)
+        histories.append([{k: v for k, v in row.items() if k != "seconds"} for row in history])
+        params.append(engine.params["W1"].copy())
+    assert histories[0] == histories[1]
+    np.testing.assert_array_equal(params[0], params[1])
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tinygrad_edu", *args], capture_output=True, text=True, timeout=300)
 
