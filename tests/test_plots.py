@@ -124,3 +124,44 @@ def test_curves_and_confusion_matrix_keep_their_sizes(tmp_path):
                                             tmp_path / "confusion.png")
     assert png_size(curves) == (10 * plots.DPI, 4 * plots.DPI)
     assert png_size(confusion) == (round(6.5 * plots.DPI), round(5.5 * plots.DPI))
+
+
+# --- the figures' child processes (training/figure_workers.py) --------------------------------------------------
+def test_figure_workers_draw_in_children_and_report_each_failure(tmp_path):
+    from tinygrad_edu.training.figure_workers import FigureJob, FigureWorkers
+
+    confusion = np.diag([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "train_accuracy": 1 - 0.1 / e,
+                "val_accuracy": 1 - 0.11 / e} for e in (1, 2, 3)]
+    jobs = {
+        "confusion": FigureJob("confusion_matrix", tmp_path / "confusion.png", {"confusion": confusion}),
+        "curves": FigureJob("training_curves", tmp_path / "curves.png", values={"history": history}),
+        "weights": FigureJob("first_layer_weights", tmp_path / "weights.png", {"W1": np.ones((784, 3))}),
+        # images of 10 pixels cannot be 28x28 digits: this figure fails, in its child
+        "predictions": FigureJob("predictions", tmp_path / "predictions.png",
+                                 {"images": np.zeros((3, 10)), "labels": np.arange(3), "predictions": np.arange(3)}),
+    }
+    with FigureWorkers(count=2) as workers:
+        children = list(workers._children)
+        assert len(children) == 2 and all(child.poll() is None for child in children)
+        errors = workers.draw(jobs)
+    assert all(child.returncode is not None for child in children)  # ended with the block
+    assert errors["confusion"] is None and errors["curves"] is None and errors["weights"] is None
+    assert errors["predictions"].startswith("ValueError: ") and "reshape" in errors["predictions"]
+    assert png_size(tmp_path / "confusion.png") == (round(6.5 * plots.DPI), round(5.5 * plots.DPI))
+    assert png_size(tmp_path / "curves.png") == (10 * plots.DPI, 4 * plots.DPI)  # the same figures as in-process
+    assert not (tmp_path / "predictions.png").exists()
+
+
+def test_a_figure_worker_that_dies_fails_only_its_own_figures(tmp_path):
+    from tinygrad_edu.training.figure_workers import FigureJob, FigureWorkers
+
+    jobs = {name: FigureJob("confusion_matrix", tmp_path / f"{name}.png", {"confusion": np.eye(10, dtype=int)})
+            for name in ("a", "b", "c")}
+    with FigureWorkers(count=2) as workers:
+        workers._children[0].kill()  # a, c go to the first child, b to the second
+        workers._children[0].wait()
+        errors = workers.draw(jobs)
+    assert errors == {"a": "the process drawing it ended before it was drawn", "b": None,
+                      "c": "the process drawing it ended before it was drawn"}
+    assert (tmp_path / "b.png").is_file() and not (tmp_path / "a.png").exists()

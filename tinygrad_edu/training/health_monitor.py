@@ -15,9 +15,8 @@ takes is measured and reported against the training time.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +102,10 @@ class HealthMonitor:
         return columns
 
 
-def health_figures(records: Sequence[dict]) -> dict[str, Callable[[Path], Path]]:
-    """``{plot name: draw(path)}`` for each quantity the records hold (none for no records), as ``train`` draws
-    its figures: ``health-grad-norm``, ``health-update-ratio``, ``health-dead-units``."""
-    recorded = [quantity for quantity in QUANTITIES if records and records[0].get(quantity)]
-    return {QUANTITIES[quantity][0]: functools.partial(plot_health, records, quantity) for quantity in recorded}
+def health_figures(records: Sequence[dict]) -> dict[str, str]:
+    """``{plot name: quantity}`` for each quantity the records hold (none for no records): the figures ``train``
+    draws with :func:`plot_health`, ``health-grad-norm``, ``health-update-ratio``, ``health-dead-units``."""
+    return {QUANTITIES[quantity][0]: quantity for quantity in QUANTITIES if records and records[0].get(quantity)}
 
 
 def plot_health(records: Sequence[dict], quantity: str, path: str | Path) -> Path:

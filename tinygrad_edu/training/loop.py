@@ -37,6 +37,7 @@ from numpy.typing import DTypeLike
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
 from tinygrad_edu.training.blas import with_blas_threads
+from tinygrad_edu.training.figure_workers import FigureJob, FigureWorkers, draw_here
 from tinygrad_edu.training.health_monitor import OUTPUT_FILES as HEALTH_FILES
 from tinygrad_edu.training.health_monitor import HealthMonitor, health_figures
 from tinygrad_edu.errors import TinygradEduError, UsageError
@@ -314,10 +315,17 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
     Returns:
         A :class:`TrainResult`.
     """
-    from tinygrad_edu.data import as_float_pixels, load_mnist, train_val_split
-
     if out is not None:
         out = check_output_contents(out)
+    # the figures' processes start now: matplotlib loads in them, on another core, while the network trains
+    with FigureWorkers(count=2 if out is not None else 0) as workers:
+        return _load_train_and_write(config, data_dir, out, progress, log, workers)
+
+
+def _load_train_and_write(config: TrainConfig, data_dir: str | Path | None, out: Path | None, progress: bool,
+                          log: Callable[[str], None], workers: FigureWorkers) -> TrainResult:
+    from tinygrad_edu.data import as_float_pixels, load_mnist, train_val_split
+
     mnist = load_mnist(data_dir, progress=progress, dtype=np.uint8)  # bytes: fit converts a batch at a time
     images, labels = mnist.train_images, mnist.train_labels
     if config.train_subset is not None:
@@ -364,13 +372,16 @@ def train(config: TrainConfig, data_dir: str | Path | None = None, out: str | Pa
             f"{100 * monitor.seconds / training_seconds:.1f}% of the {training_seconds:.1f} s of training")
     log(f"test accuracy: {100 * test_accuracy:.2f}%")
     if out is not None:
-        result.paths = write_outputs(result, Path(out), test_images, mnist.test_labels, log)
+        result.paths = write_outputs(result, out, test_images, mnist.test_labels, log, workers)
     return result
 
 
 def write_outputs(result: TrainResult, out: Path, test_images: np.ndarray, test_labels: np.ndarray,
-                  log: Callable[[str], None] = print) -> dict[str, Path]:
+                  log: Callable[[str], None] = print, workers: FigureWorkers | None = None) -> dict[str, Path]:
     """Write the checkpoint, metrics (JSON, CSV) and plots of ``result`` into ``out``; log each path.
+
+    The plots are drawn by ``workers`` (started before training: see
+    :mod:`~tinygrad_edu.training.figure_workers`), or in this process when there are none.
 
     The files are written into a temporary sibling folder which then replaces ``out`` in one step
     (:func:`~tinygrad_edu.support.atomic.atomic_folder`): killed at any moment, ``out`` holds either the previous
@@ -380,7 +391,7 @@ def write_outputs(result: TrainResult, out: Path, test_images: np.ndarray, test_
 
     out = check_output_contents(out)
     with atomic_folder(out) as staging:
-        written = _write_files(result, staging, test_images, test_labels, log)
+        written = _write_files(result, staging, test_images, test_labels, log, workers)
     paths = {name: out / path.name for name, path in written.items()}
     width = max(map(len, paths), default=0)
     for name, path in paths.items():
@@ -414,7 +425,7 @@ def check_output_contents(out: str | Path) -> Path:
 
 
 def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_labels: np.ndarray,
-                 log: Callable[[str], None]) -> dict[str, Path]:
+                 log: Callable[[str], None], workers: FigureWorkers | None) -> dict[str, Path]:
     from tinygrad_edu.support.atomic import atomic_write
     from tinygrad_edu.training.checkpoint import save_checkpoint
 
@@ -435,22 +446,20 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
     writer.writerows(result.history)
     with atomic_write(paths["metrics_csv"]) as f:
         f.write(table.getvalue().encode())
-    try:
-        from tinygrad_edu.training import plots
-    except ImportError as exc:
-        log(f"no plots: {exc}")
-        return paths
-    figures = {
-        "curves": lambda path: plots.plot_training_curves(result.history, path),
-        "predictions": lambda path: plots.plot_predictions(test_images, test_labels, result.test_predictions, path),
-        "confusion": lambda path: plots.plot_confusion_matrix(result.confusion, path),
-        "weights": lambda path: plots.plot_first_layer_weights(result.params["W1"], path),
+    jobs = {
+        "curves": FigureJob("training_curves", out / "curves.png", values={"history": result.history}),
+        "predictions": FigureJob("predictions", out / "predictions.png", {
+            "images": test_images, "labels": test_labels, "predictions": result.test_predictions}),
+        "confusion": FigureJob("confusion_matrix", out / "confusion.png", {"confusion": result.confusion}),
+        "weights": FigureJob("first_layer_weights", out / "weights.png", {"W1": result.params["W1"]}),
     }
-    figures.update(health_figures(result.health))  # none unless --health
-    for name, draw in figures.items():
-        try:
-            paths[name] = draw(out / f"{name}.png")
-        except Exception as exc:  # noqa: BLE001  a figure is a view of the run: losing one must not lose the run
-            log(f"warning: could not draw {name}.png ({type(exc).__name__}: {exc}); the checkpoint, the metrics "
-                "and the other figures are saved")
+    for name, quantity in health_figures(result.health).items():  # none unless --health
+        jobs[name] = FigureJob("health", out / f"{name}.png", values={"records": result.health, "quantity": quantity})
+    errors = workers.draw(jobs) if workers else {name: draw_here(job) for name, job in jobs.items()}
+    for name, error in errors.items():
+        if error is None:
+            paths[name] = jobs[name].path
+        else:
+            log(f"warning: could not draw {name}.png ({error}); the checkpoint, the metrics and the other figures "
+                "are saved")
     return paths
