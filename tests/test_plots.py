@@ -165,3 +165,14 @@ def test_a_figure_worker_that_dies_fails_only_its_own_figures(tmp_path):
     assert errors == {"a": "the process drawing it ended before it was drawn", "b": None,
                       "c": "the process drawing it ended before it was drawn"}
     assert (tmp_path / "b.png").is_file() and not (tmp_path / "a.png").exists()
+
+
+def test_predictions_of_bytes_are_the_picture_of_their_floats(tmp_path):
+    """train hands the test images over as stored (uint8): the same picture as the same images in [0, 1]."""
+    from matplotlib.image import imread
+
+    images = np.random.default_rng(0).integers(0, 256, (12, 784), dtype=np.uint8)
+    labels, predictions = np.arange(12) % 10, (np.arange(12) + (np.arange(12) % 3 == 0)) % 10
+    as_bytes = plots.plot_predictions(images, labels, predictions, tmp_path / "bytes.png")
+    as_floats = plots.plot_predictions(images / np.float32(255), labels, predictions, tmp_path / "floats.png")
+    np.testing.assert_array_equal(imread(as_bytes), imread(as_floats))

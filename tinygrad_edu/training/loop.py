@@ -372,7 +372,8 @@ def _load_train_and_write(config: TrainConfig, data_dir: str | Path | None, out:
             f"{100 * monitor.seconds / training_seconds:.1f}% of the {training_seconds:.1f} s of training")
     log(f"test accuracy: {100 * test_accuracy:.2f}%")
     if out is not None:
-        result.paths = write_outputs(result, out, test_images, mnist.test_labels, log, workers)
+        # the figure gets the test images as bytes: a quarter of float32's, to send to the process drawing it
+        result.paths = write_outputs(result, out, mnist.test_images, mnist.test_labels, log, workers)
     return result
 
 
@@ -446,12 +447,12 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
     writer.writerows(result.history)
     with atomic_write(paths["metrics_csv"]) as f:
         f.write(table.getvalue().encode())
-    jobs = {
+    jobs = {  # in this order two workers share them about equally: curves and weights, predictions and confusion
         "curves": FigureJob("training_curves", out / "curves.png", values={"history": result.history}),
         "predictions": FigureJob("predictions", out / "predictions.png", {
             "images": test_images, "labels": test_labels, "predictions": result.test_predictions}),
-        "confusion": FigureJob("confusion_matrix", out / "confusion.png", {"confusion": result.confusion}),
         "weights": FigureJob("first_layer_weights", out / "weights.png", {"W1": result.params["W1"]}),
+        "confusion": FigureJob("confusion_matrix", out / "confusion.png", {"confusion": result.confusion}),
     }
     for name, quantity in health_figures(result.health).items():  # none unless --health
         jobs[name] = FigureJob("health", out / f"{name}.png", values={"records": result.health, "quantity": quantity})

@@ -143,8 +143,9 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predictions: np.nda
 
     The grid holds up to ``columns x rows`` digits, fewer if the test set is smaller. When the set does
     not fit, the first cells show the first test images and the last row shows misclassified ones (if
-    any), so the mistakes are always visible.
+    any), so the mistakes are always visible. ``images`` are floats in [0, 1] or bytes as stored (uint8).
     """
+    from tinygrad_edu.data import as_float_pixels
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
@@ -153,7 +154,7 @@ def plot_predictions(images: np.ndarray, labels: np.ndarray, predictions: np.nda
     columns = min(columns, len(indices))
     ok = predictions[indices] == labels[indices]
     # gray_r, as RGB: ink (pixel value 1) is black on white paper
-    paper = 1.0 - np.clip(images[indices].reshape(-1, side, side), 0, 1)
+    paper = 1.0 - np.clip(as_float_pixels(images[indices]).reshape(-1, side, side), 0, 1)
     label_band, gap = 10, 5  # pixels above each digit for its label, between neighbours
     mosaic = tile_mosaic(paper, columns, gap=(label_band, gap), fill=1.0)
     figure, ax = _mosaic_figure(mosaic.shape, 1.1 / (side + gap), f"test digits: predicted (true); "
