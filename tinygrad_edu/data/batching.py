@@ -55,10 +55,10 @@ def as_float_pixels(images: np.ndarray, dtype: DTypeLike = np.float32) -> np.nda
     """uint8 pixels (0..255, as image files store them) as floats in [0, 1]: ``images / 255`` in ``dtype``.
     Float images are returned as they are.
 
-    Training keeps MNIST as bytes and converts one batch at a time, after :func:`random_shift`: the same
-    numbers as converting the whole set first (a zero pixel stays zero), with a quarter of the memory, and
-    on the 2-core machine the course is written on, batches and shifts of bytes took about a sixth of the
-    time those of float32 did (``python benchmarks/train_command.py``)."""
+    ``tinygrad-edu train`` keeps MNIST as bytes and converts one batch at a time, after :func:`random_shift`:
+    the same numbers as converting the whole set first (a zero pixel stays zero), with a quarter of the
+    memory (the training images take 47 MB instead of 188 MB, and so does the copy the validation split makes).
+    """
     if images.dtype.kind == "f":
         return images
     if images.dtype != np.uint8:

@@ -123,6 +123,8 @@ def plot_training_curves(history: Sequence[dict[str, float]], path: str | Path) 
     """Loss and accuracy per epoch, training vs validation (``history``: one dict per epoch)."""
     epochs = [row["epoch"] for row in history]
     figure = figure_of_size(10, 4)
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
     loss_ax, acc_ax = figure.subplots(1, 2, gridspec_kw=dict(left=0.095, right=0.99, bottom=0.12, top=0.93, wspace=0.2))
     loss_ax.plot(epochs, [row["train_loss"] for row in history], "o-", label="train")
     loss_ax.plot(epochs, [row["val_loss"] for row in history], "s-", label="validation")
@@ -132,6 +134,9 @@ def plot_training_curves(history: Sequence[dict[str, float]], path: str | Path) 
     acc_ax.plot(epochs, [100 * row["val_accuracy"] for row in history], "s-", label="validation")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for ax in (loss_ax, acc_ax):
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)  # half an epoch either side: one epoch is not a line
+        # epochs are whole numbers: each one marked, or whole numbers matplotlib chooses when there are many
+        ax.xaxis.set_major_locator(FixedLocator(epochs) if len(epochs) <= 12 else MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     return save_png(figure, path)
