@@ -89,6 +89,7 @@ print(f"{seconds:.4f} {cpu_seconds:.4f} {accuracy:.4f} {torch.get_num_threads()}
 
 
 OURS = "ours: the whole train command"
+BEFORE = "the same, from --before"
 
 
 @dataclass
@@ -99,10 +100,13 @@ class Run:
     epochs: float = 0.0  # ours: the sum of the epoch times the command printed
 
 
-def run_ours(data_dir: str, folder: Path) -> Run:
-    """``tinygrad-edu train`` as a student types it (progress bars, outputs under ./runs), run in ``folder``."""
+def run_ours(data_dir: str, folder: Path, checkout: Path | None = None) -> Run:
+    """``tinygrad-edu train`` as a student types it (progress bars, outputs under ./runs), run in ``folder``;
+    ``checkout``: the tinygrad_edu of another checkout of the project (an earlier commit, to compare)."""
     command = [sys.executable, "-m", "tinygrad_edu", "train"]
     environment = {**os.environ, "TINYGRAD_EDU_DATA": data_dir}
+    if checkout is not None:
+        environment["PYTHONPATH"] = str(checkout)
     before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=environment)
     wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -142,16 +146,25 @@ def main() -> None:
     parser.add_argument("--torch-threads", default="default,1",
                         help="PyTorch thread settings to time, comma-separated (default 'default,1'; on a busy "
                              "machine PyTorch's own threads wait for each other, '1' alone is quicker)")
+    parser.add_argument("--before", type=Path, default=None, metavar="CHECKOUT",
+                        help="also time the command of another checkout of the project (e.g. a git worktree of "
+                             "an earlier commit), alternating with the others")
     args = parser.parse_args()
     data_dir = args.data_dir or os.environ.get("TINYGRAD_EDU_DATA")
     if not data_dir:
         sys.exit("no MNIST folder: pass --data-dir or set TINYGRAD_EDU_DATA")
+    if args.before is not None and not (args.before / "tinygrad_edu" / "__main__.py").is_file():
+        sys.exit(f"--before {args.before}: no tinygrad_edu/__main__.py there; give the root of a checkout")
     thread_settings = {}
     for setting in args.torch_threads.split(",") if torch_installed() else ():
         threads = 0 if setting.strip() == "default" else int(setting)
         thread_settings["PyTorch loop, " + ("default threads" if threads == 0 else f"{threads} thread(s)")] = threads
     runs: dict[str, list[Run]] = {OURS: [], **{label: [] for label in thread_settings}}
+    if args.before is not None:
+        runs[BEFORE] = []
     with tempfile.TemporaryDirectory() as tmp:
+        if args.before is not None:
+            run_ours(data_dir, Path(tmp), args.before)  # untimed, as the others
         first = run_ours(data_dir, Path(tmp))
         untimed = [f"ours {first.wall:.2f} s (test accuracy {100 * first.accuracy:.2f}%)"]
         for threads in thread_settings.values():
@@ -161,6 +174,8 @@ def main() -> None:
         print("untimed first runs: " + ", ".join(untimed), flush=True)
         for _ in range(args.repeats):
             runs[OURS].append(run_ours(data_dir, Path(tmp)))
+            if args.before is not None:
+                runs[BEFORE].append(run_ours(data_dir, Path(tmp), args.before))
             for label, threads in thread_settings.items():
                 runs[label].append(run_torch(data_dir, threads)[0])
     load = os.getloadavg()[0]
@@ -170,16 +185,19 @@ def main() -> None:
         for label, values in runs.items():
             print(f"  {label:<34}{summary([getattr(run, kind) for run in values])}")
         if kind == "wall":
-            print(f"  {'  of which its 10 epochs (printed)':<34}{summary([run.epochs for run in runs[OURS]])}")
+            for label in (OURS, BEFORE) if args.before is not None else (OURS,):
+                print(f"  {'  ' + label.split(':')[0] + ': its 10 epochs':<34}{summary([run.epochs for run in runs[label]])}")
     if not thread_settings:
         print("PyTorch: not installed (pip install torch==2.13.0 in a virtual environment to compare)")
-        return
     for kind in ("wall", "cpu"):
         medians = {label: statistics.median(getattr(run, kind) for run in values) for label, values in runs.items()}
-        fastest = min(thread_settings, key=medians.get)
-        ratio = medians[OURS] / medians[fastest]
-        print(f"{kind} time, medians: whole command / {fastest} = {ratio:.2f}  "
-              f"({'below 1: the whole command is faster' if ratio < 1 else 'above 1: the bare loop is faster'})")
+        if thread_settings:
+            fastest = min(thread_settings, key=medians.get)
+            ratio = medians[OURS] / medians[fastest]
+            print(f"{kind} time, medians: whole command / {fastest} = {ratio:.2f}  "
+                  f"({'below 1: the whole command is faster' if ratio < 1 else 'above 1: the bare loop is faster'})")
+        if args.before is not None:
+            print(f"{kind} time, medians: whole command / {BEFORE} = {medians[OURS] / medians[BEFORE]:.2f}")
 
 
 if __name__ == "__main__":

@@ -144,13 +144,14 @@ def test_figure_workers_draw_in_children_and_report_each_failure(tmp_path):
     with FigureWorkers(count=2) as workers:
         children = list(workers._children)
         assert len(children) == 2 and all(child.poll() is None for child in children)
-        errors = workers.draw(jobs)
+        errors = workers.draw(jobs, tmp_path)
     assert all(child.returncode is not None for child in children)  # ended with the block
     assert errors["confusion"] is None and errors["curves"] is None and errors["weights"] is None
     assert errors["predictions"].startswith("ValueError: ") and "reshape" in errors["predictions"]
     assert png_size(tmp_path / "confusion.png") == (round(6.5 * plots.DPI), round(5.5 * plots.DPI))
     assert png_size(tmp_path / "curves.png") == (10 * plots.DPI, 4 * plots.DPI)  # the same figures as in-process
     assert not (tmp_path / "predictions.png").exists()
+    assert not list(tmp_path.glob(".figure-*"))  # the arrays sent to the children are removed
 
 
 def test_a_figure_worker_that_dies_fails_only_its_own_figures(tmp_path):
@@ -161,7 +162,7 @@ def test_a_figure_worker_that_dies_fails_only_its_own_figures(tmp_path):
     with FigureWorkers(count=2) as workers:
         workers._children[0].kill()  # a, c go to the first child, b to the second
         workers._children[0].wait()
-        errors = workers.draw(jobs)
+        errors = workers.draw(jobs, tmp_path)
     assert errors == {"a": "the process drawing it ended before it was drawn", "b": None,
                       "c": "the process drawing it ended before it was drawn"}
     assert (tmp_path / "b.png").is_file() and not (tmp_path / "a.png").exists()

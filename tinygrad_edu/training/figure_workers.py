@@ -10,7 +10,8 @@ A child is ``python -m tinygrad_edu.training.figure_workers``. It reads one job 
 (JSON: the figure, the ``.npz`` file holding its arrays, its other arguments and the PNG to write) and answers
 each with one line, ``{"error": null}`` or the error's type and message. A figure that fails costs only that
 figure (see :func:`~tinygrad_edu.training.loop.write_outputs`); a child that dies, or cannot be started,
-fails only the figures given to it. A child whose standard input closes (its parent ended, however) exits.
+fails only the figures given to it. A child whose standard input closes (its parent ended, however) exits at
+once, even in the middle of a figure.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,21 +81,26 @@ class FigureWorkers:
     def __bool__(self) -> bool:
         return bool(self._children)
 
-    def draw(self, jobs: dict[str, FigureJob]) -> dict[str, str | None]:
+    def draw(self, jobs: dict[str, FigureJob], scratch: Path) -> dict[str, str | None]:
         """Draw every job, shared out among the children (in this process if there are none); return
-        ``{name: None, or the error that stopped it}``."""
+        ``{name: None, or the error that stopped it}``. The jobs' arrays go through ``.figure-*.npz`` files in
+        ``scratch``, removed before returning (the staging folder of the outputs: a run killed meanwhile leaves
+        them where the next run's clean-up looks)."""
         if not self._children:
             return {name: draw_here(job) for name, job in jobs.items()}
-        with tempfile.TemporaryDirectory(prefix="tinygrad-edu-figures-") as folder:
-            sent: list[tuple[str, subprocess.Popen]] = []
-            for index, (name, job) in enumerate(jobs.items()):
-                arrays = Path(folder) / f"{index}.npz"
+        sent: list[tuple[str, subprocess.Popen | None]] = []
+        inputs = [scratch / f".figure-{index}.npz" for index in range(len(jobs))]
+        try:
+            for index, ((name, job), arrays) in enumerate(zip(jobs.items(), inputs)):
                 np.savez(arrays, **job.arrays)
                 child = self._children[index % len(self._children)]
                 line = json.dumps({"figure": job.figure, "arrays": str(arrays), "values": job.values,
                                    "path": str(job.path)})
-                sent.append((name, child) if _send(child.stdin, line) else (name, None))
+                sent.append((name, child if _send(child.stdin, line) else None))
             return {name: _answer(child) for name, child in sent}
+        finally:
+            for arrays in inputs:
+                arrays.unlink(missing_ok=True)
 
     def close(self) -> None:
         """End the children (they exit when their input closes; one that does not is killed)."""
@@ -139,15 +147,28 @@ def _answer(child: subprocess.Popen | None) -> str | None:
 
 
 def serve(jobs: IO[str], answers: IO[str]) -> None:
-    """The child's side: import matplotlib now, then draw each job read from ``jobs``, answering on ``answers``."""
+    """The child's side: import matplotlib now, then draw each job read from ``jobs``, answering on ``answers``.
+
+    ``jobs`` is read by a thread of its own, which ends the process the moment it closes, even in the middle of
+    a figure: a parent killed while the figures are drawn leaves no child writing into its staging folder
+    after the next run has cleared it away."""
     from tinygrad_edu.training.plots import figure_of_size
 
+    waiting: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in jobs:
+            waiting.put(line)
+        answers.flush()
+        os._exit(0)  # no tearing matplotlib down: every job asked for has been answered or is no longer wanted
+
+    threading.Thread(target=read, name="jobs", daemon=True).start()
     try:
         figure_of_size(1, 1)  # imports matplotlib before the first job
     except ImportError:
         pass  # each job will say so
-    for line in jobs:
-        job = json.loads(line)
+    while True:
+        job = json.loads(waiting.get())
         with np.load(job["arrays"], allow_pickle=False) as arrays:
             error = draw_here(FigureJob(job["figure"], Path(job["path"]), dict(arrays), job["values"]))
         answers.write(json.dumps({"error": error}) + "\n")
@@ -158,5 +179,3 @@ if __name__ == "__main__":
     if hasattr(os, "nice"):
         os.nice(10)  # the training comes first: the import and the drawing take the time the training leaves free
     serve(sys.stdin, sys.stdout)
-    sys.stdout.flush()
-    os._exit(0)  # every answer is sent and every figure written: skip tearing matplotlib down, the parent waits

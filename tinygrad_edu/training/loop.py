@@ -456,7 +456,7 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
     }
     for name, quantity in health_figures(result.health).items():  # none unless --health
         jobs[name] = FigureJob("health", out / f"{name}.png", values={"records": result.health, "quantity": quantity})
-    errors = workers.draw(jobs) if workers else {name: draw_here(job) for name, job in jobs.items()}
+    errors = workers.draw(jobs, out) if workers else {name: draw_here(job) for name, job in jobs.items()}
     for name, error in errors.items():
         if error is None:
             paths[name] = jobs[name].path
