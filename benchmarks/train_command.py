@@ -22,17 +22,25 @@ process, which other programs sharing the machine move less); the verdicts use t
 
 Unix only (the CPU time of the command comes from ``resource.getrusage``).
 
-Measured on the course's 2-core machine, shared with other jobs (load average 1.5 to 3), medians of 3::
+Measured on the course's 2-core machine (an AMD EPYC VM whose speed drifts by a third from minute to minute:
+hence the alternation and the medians), idle but for this benchmark, ``--repeats 5 --before`` a checkout of
+c6fbd79 (the command before its data were kept as bytes and batched in a background thread, and its figures
+drawn in child processes), medians::
 
-                                          wall    CPU
-    ours: the whole train command         9.80 s  9.61 s   (its 10 epochs, as printed: 8.00 s)
-    PyTorch loop, 1 thread                7.38 s  7.30 s
-    PyTorch loop, default (2) threads    76.91 s 80.19 s   (its threads wait for each other: 26 to 137 s)
+                                          wall     CPU
+    ours: the whole train command         9.48 s  12.83 s   (its 10 epochs, as printed: 7.90 s)
+    the same, at c6fbd79                 12.13 s  12.18 s   (its 10 epochs: 8.70 s)
+    PyTorch loop, 1 thread                8.83 s   8.82 s
+    PyTorch loop, default (2) threads     7.97 s  15.87 s
 
-The whole command took 11.4 s before its figures were drawn as one image each and MNIST's decoded arrays
-were cached (the same machine and load, medians of 3): what it spends outside the epochs went from 3.2 s to
-1.8 s. The whole command is not yet below PyTorch's bare loop here: its epochs alone (with the one-pixel
-shifts, which take a tenth of them) are about PyTorch's whole loop.
+Another run of 5, without --before: ours 7.86 s, PyTorch 6.45 s (2 threads) and 8.05 s (1 thread). The whole
+command is not below PyTorch's bare loop on two threads: its epochs alone take about as long as PyTorch's
+whole loop on one thread. The gap is inside the step: NumPy's OpenBLAS computes the two large products
+(x @ W1 and x.T @ dZ1, 40% of a step) on one thread about as fast as PyTorch does, but does not gain from a
+second thread for these sizes (on this machine one epoch took 0.74 s on one BLAS thread and 0.85 s on two,
+medians of 6 alternating; x.T @ dZ1 alone 0.30 ms and 0.46 ms), and Adam's update is 13 passes over each array
+where PyTorch spreads its update over both cores. On a shared machine (load average 1.5 to 3), an earlier
+version measured PyTorch's two threads at 77 s, waiting for each other, against 7.4 s for one.
 
 Needs MNIST (``--data-dir`` or ``$TINYGRAD_EDU_DATA``); PyTorch is optional (``pip install torch==2.13.0``
 in a virtual environment: it is never a dependency of tinygrad_edu).
