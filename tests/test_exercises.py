@@ -474,6 +474,19 @@ def test_engine_quadratic_backward_is_named_too_slow_before_the_long_chain(tmp_p
     assert diagnosis.startswith("too slow:") and "grows with the square of the graph" in diagnosis
 
 
+def test_engine_order_with_a_list_of_ids_is_named_too_slow_at_8000_ops(tmp_path):
+    # A list search per tensor that is cheap at 1,000 ops (milliseconds) is told from the square at 8,000.
+    text = get("engine").solution().replace("            if tensor not in placed:  # pushed twice, it comes back twice\n"
+                                            "                placed.add(tensor)\n",
+                                            "            if id(tensor) not in placed_ids:\n"
+                                            "                placed_ids.append(id(tensor))\n")
+    text = text.replace("    opened, placed = set(), set()", "    opened, placed_ids = set(), []")
+    assert "placed_ids.append" in text
+    report = check_file("engine", write(tmp_path, "engine", text))
+    diagnosis = report["topological_order, 100,000-op chain"].diagnosis
+    assert re.match(r"too slow: \d+ ms for 1,000 ops but \d+ ms for 8,000, so the cost grows with the square", diagnosis)
+
+
 def test_a_mistake_of_every_parameter_is_said_once(tmp_path):
     # An epoch over unshuffled examples makes W1, b1, W2 and b2 wrong for one reason: one sentence, not four.
     text = get("training-step").solution().replace("order = rng.permutation(len(x))", "order = np.arange(len(x))")

@@ -28,8 +28,12 @@ from tinygrad_edu.tensor import Tensor
 
 FUNCTIONS = ("topological_order", "backward", "sum_to_shape")
 CHAIN_LENGTH = 100_000
-# The cost on a chain of SMALL_CHAIN ops and of LARGE_CHAIN (8 times more): quadratic if it grows over 24 times.
-SMALL_CHAIN, LARGE_CHAIN, QUADRATIC_GROWTH = 1_000, 8_000, 24
+# The cost on a chain of SMALL_CHAIN ops and on one GROWTH times longer: quadratic if it grows more than
+# GROWTH ** 1.5 times (linear GROWTH times, quadratic GROWTH ** 2: a factor GROWTH ** 0.5 from each). A cost over
+# SLOW_SMALL seconds at 1,000 ops (a hundred times a set-based loop's) is told from the square at 2,000 ops
+# (quadratic: 4 times) rather than at 8,000, which would make the student wait 64 times that.
+SMALL_CHAIN, SLOW_SMALL = 1_000, 0.2
+GROWTH = {"fast": 8, "slow": 2}
 A_SHAPE, B_SHAPE = (2, 3), (3,)  # the diamond's leaves: d = c * b broadcasts b along the first axis of c
 
 MISTAKES = {
@@ -195,9 +199,11 @@ def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[Ite
 
     The cost is the CPU time (not the wall time, which other programs stretch), the best of 3 at 1,000 ops.
     For 8 times the ops a linear cost grows about 8 times and a quadratic one 64 times; it is called quadratic
-    above 24 times (a factor of about 3 from each), unless the 8,000 ops took under 0.05 s: then even a
-    quadratic cost stays under 8 s at 100,000. A machine ten times slower changes both times alike. The long
-    chain also runs under a time budget, in case the measurement missed it.
+    above 8 ** 1.5 = 22.6 times (a factor of about 3 from each), unless the 8,000 ops took under 0.05 s: then
+    even a quadratic cost stays under 8 s at 100,000. A cost already over :data:`SLOW_SMALL` at 1,000 ops is
+    measured at 2,000 instead (linear 2 times, quadratic 4, the line at 2.8): a quadratic loop that took 0.8 s
+    at 1,000 ops is named in 6 s in all, not after the 51 s it takes at 8,000. A machine ten times slower
+    changes both times alike. The long chain also runs under a time budget, in case the measurement missed it.
 
     Returns:
         ``(failure, root, outcome)``: a failing result (an error, recursion, a quadratic cost) or None, and the
@@ -209,21 +215,24 @@ def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[Ite
         if not outcome.ok:
             return _raised_on_chain(item, outcome), root, outcome
         small = min(small, seconds)
+    growth = GROWTH["slow" if small > SLOW_SMALL else "fast"]
+    threshold, length = growth ** 1.5, growth * SMALL_CHAIN
     # The wall-time limit only stops a runaway: a quadratic cost is recognised from the CPU time used.
-    large, root, outcome = _cpu_seconds_on_chain(student, LARGE_CHAIN, max(2.0, 10 * QUADRATIC_GROWTH * small))
+    large, root, outcome = _cpu_seconds_on_chain(student, length, max(2.0, 10 * threshold * small))
     if not outcome.ok and not outcome.timed_out:
         return _raised_on_chain(item, outcome), root, outcome
-    if large > 0.05 and (large > QUADRATIC_GROWTH * small or outcome.timed_out):
+    if large > 0.05 and (large > threshold * small or outcome.timed_out):
         took = f"more than {large:.1f} s" if outcome.timed_out else f"{large * 1e3:.0f} ms"
         return ItemResult(item, FAIL, diagnosis=(
-            f"too slow: {small * 1e3:.0f} ms for {SMALL_CHAIN:,} ops but {took} for {LARGE_CHAIN:,}, so the cost "
+            f"too slow: {small * 1e3:.0f} ms for {SMALL_CHAIN:,} ops but {took} for {length:,}, so the cost "
             f"grows with the square of the graph (100,000 ops would take minutes). {advice}")), root, None
     root, _ = chain(CHAIN_LENGTH)
-    budget = max(10.0, 100 * large)  # 12.5 times the 8,000-op time if linear: a margin of 8 for a busy machine
+    # a margin of 8 for a busy machine over the time a linear cost takes (12.5 times the 8,000-op time)
+    budget = max(10.0, 8 * CHAIN_LENGTH / length * large)
     outcome = attempt(student, root, time_limit=budget)  # its own limit: a speed test, not the endless-loop one
     if outcome.timed_out:
         return ItemResult(item, FAIL, diagnosis=(
-            f"too slow: the 100,000-op chain took more than {budget:.0f} s ({large * 1e3:.0f} ms for {LARGE_CHAIN:,} "
+            f"too slow: the 100,000-op chain took more than {budget:.0f} s ({large * 1e3:.0f} ms for {length:,} "
             f"ops), so the cost grows faster than the graph. {advice}")), root, None
     if not outcome.ok:
         return _raised_on_chain(item, outcome), root, outcome
