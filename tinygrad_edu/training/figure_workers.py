@@ -9,8 +9,8 @@ draws half of the figures, at the same time.
 A child is ``python -m tinygrad_edu.training.figure_workers``. It reads one job per line on its standard input
 (JSON: the figure, the ``.npz`` file holding its arrays, its other arguments and the PNG to write) and answers
 each with one line, ``{"error": null}`` or the error's type and message. A figure that fails costs only that
-figure (see :func:`~tinygrad_edu.training.loop.write_outputs`); a child that dies, or cannot be started,
-fails only the figures given to it. A child whose standard input closes (its parent ended, however) exits at
+figure (see :func:`~tinygrad_edu.training.loop.write_outputs`); the figures of a child that dies, or cannot be
+started, are drawn in the calling process. A child whose standard input closes (its parent ended, however) exits at
 once, even in the middle of a figure.
 """
 
@@ -97,10 +97,12 @@ class FigureWorkers:
                 line = json.dumps({"figure": job.figure, "arrays": str(arrays), "values": job.values,
                                    "path": str(job.path)})
                 sent.append((name, child if _send(child.stdin, line) else None))
-            return {name: _answer(child) for name, child in sent}
+            answers = {name: _answer(child) for name, child in sent}
         finally:
             for arrays in inputs:
                 arrays.unlink(missing_ok=True)
+        # a child that died (or could not import what it needs) costs time, not figures: those are drawn here
+        return {name: draw_here(jobs[name]) if answer is _NO_ANSWER else answer for name, answer in answers.items()}
 
     def close(self) -> None:
         """End the children (they exit when their input closes; one that does not is killed)."""
@@ -138,11 +140,14 @@ def _send(stdin: IO[str], line: str) -> bool:
         return False
 
 
+_NO_ANSWER = "the process drawing it ended before it was drawn"
+
+
 def _answer(child: subprocess.Popen | None) -> str | None:
     """The child's answer to the next job it was sent: None (drawn) or the error."""
     line = child.stdout.readline() if child is not None else ""
     if not line:
-        return "the process drawing it ended before it was drawn"
+        return _NO_ANSWER
     return json.loads(line)["error"]
 
 
