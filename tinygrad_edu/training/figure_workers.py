@@ -57,7 +57,7 @@ class FigureWorkers:
 
     >>> with FigureWorkers() as workers:                                     # doctest: +SKIP
     ...     train_the_network()                                              # matplotlib loads meanwhile
-    ...     errors = workers.draw({"confusion": FigureJob("confusion_matrix", path, {"confusion": c})})
+    ...     errors = workers.draw({"confusion": FigureJob("confusion_matrix", path, {"confusion": c})}, folder)
     """
 
     def __init__(self, count: int = 2) -> None:
@@ -174,8 +174,13 @@ def serve(jobs: IO[str], answers: IO[str]) -> None:
         pass  # each job will say so
     while True:
         job = json.loads(waiting.get())
-        with np.load(job["arrays"], allow_pickle=False) as arrays:
-            error = draw_here(FigureJob(job["figure"], Path(job["path"]), dict(arrays), job["values"]))
+        try:
+            with np.load(job["arrays"], allow_pickle=False) as saved:
+                arrays = dict(saved)
+        except (OSError, ValueError) as exc:  # the parent's file is gone or damaged: this figure fails, not the child
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            error = draw_here(FigureJob(job["figure"], Path(job["path"]), arrays, job["values"]))
         answers.write(json.dumps({"error": error}) + "\n")
         answers.flush()
 
