@@ -128,3 +128,23 @@ def test_forward_hooks_see_every_call_and_can_be_removed():
     doubled = nn.Tanh()
     doubled.register_forward_hook(lambda module, inputs, out: out * 2)  # a returned value replaces the output
     assert doubled(Tensor(np.array([0.5]))).data[0] == pytest.approx(2 * math.tanh(0.5))
+
+
+def test_running_statistics_are_saved_and_loaded_with_the_parameters():
+    """As PyTorch's buffers: in state_dict, restored by load_state_dict, so a loaded model evaluates alike."""
+    from tinygrad_edu.nn import BatchNorm1d, Linear, Sequential
+
+    rng = np.random.default_rng(0)
+    trained = Sequential(Linear(4, 3, rng=np.random.default_rng(0)), BatchNorm1d(3))
+    for _ in range(5):
+        trained(rng.normal(2.0, 3.0, (16, 4)))  # moves the running statistics away from 0 and 1
+    state = trained.state_dict()
+    assert list(state) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"]
+    assert [p.name for p in trained.parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]  # not trained
+    assert not np.allclose(state["1.running_mean"], 0)
+    fresh = Sequential(Linear(4, 3, rng=np.random.default_rng(1)), BatchNorm1d(3))
+    fresh.load_state_dict({k: v.copy() for k, v in state.items()})
+    x = rng.normal(size=(5, 4))
+    np.testing.assert_array_equal(fresh.eval()(x).data, trained.eval()(x).data)
+    with pytest.raises(KeyError, match="1.running_mean"):
+        fresh.load_state_dict({k: v for k, v in state.items() if "running" not in k})

@@ -114,6 +114,21 @@ class Module:
             elif isinstance(value, Module):
                 yield from value.named_parameters(prefix + key + ".")
 
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Keep ``array`` as ``self.<name>``: a state of the module that no optimizer trains, such as
+        BatchNorm's running statistics. Buffers are saved and loaded with the parameters (:meth:`state_dict`),
+        as PyTorch's are; update one in place (``array[...] = ...``) so the module keeps holding it."""
+        self.__dict__.setdefault("_buffer_names", []).append(name)
+        object.__setattr__(self, name, array)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(dotted name, array)`` for every buffer (:meth:`register_buffer`), sub-modules' included."""
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield prefix + name, getattr(self, name)
+        for key, value in vars(self).items():
+            if isinstance(value, Module):
+                yield from value.named_buffers(prefix + key + ".")
+
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """Yield ``(dotted name, module)`` for this module (name ``prefix``, "" at the top) and every sub-module."""
         yield prefix, self
@@ -146,20 +161,20 @@ class Module:
             param.zero_grad()
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """``{name: array}`` of every parameter (the arrays themselves, not copies)."""
-        return {name: param.data for name, param in self.named_parameters()}
+        """``{name: array}`` of every parameter, then every buffer (the arrays themselves, not copies)."""
+        return {**{name: param.data for name, param in self.named_parameters()}, **dict(self.named_buffers())}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters, in place; names and shapes must match exactly."""
-        params = dict(self.named_parameters())
-        if set(state) != set(params):
+        """Copy arrays into the parameters and buffers, in place; names and shapes must match exactly."""
+        targets = self.state_dict()
+        if set(state) != set(targets):
             raise KeyError(
-                f"load_state_dict: expected parameters {sorted(params)}, got {sorted(state)}; "
+                f"load_state_dict: expected {sorted(targets)}, got {sorted(state)}; "
                 "was the checkpoint made for another network?"
             )
-        converted = {name: _loadable(name, state[name], param) for name, param in params.items()}
-        for name, param in params.items():  # only once every value is known to fit: all or nothing
-            param.data[...] = converted[name]
+        converted = {name: _loadable(name, state[name], target) for name, target in targets.items()}
+        for name, target in targets.items():  # only once every value is known to fit: all or nothing
+            target[...] = converted[name]
 
     def num_parameters(self) -> int:
         """The total number of scalars in the parameters."""
@@ -186,7 +201,7 @@ class RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
-def _loadable(name: str, value: Any, param: Tensor) -> np.ndarray:
+def _loadable(name: str, value: Any, param: np.ndarray) -> np.ndarray:
     """``value`` in ``param``'s shape and dtype, or an error: no silent inf from 1e300 in float32, no strings."""
     value = np.asarray(value)
     if value.dtype.kind not in "biuf":
@@ -312,8 +327,9 @@ class BatchNorm1d(Module):
     running statistics replace the batch's, so one example's output no longer depends on the others.
     The backward is the autodiff of those operations; the exercise ``batchnorm-backward`` derives it by hand.
 
-    The running statistics are plain arrays (``running_mean``, ``running_var``), not parameters: they are not
-    in :meth:`Module.state_dict` (PyTorch keeps them there as buffers).
+    The running statistics ``running_mean`` and ``running_var`` are buffers, not parameters: no optimizer
+    trains them, and :meth:`Module.state_dict` saves them, as PyTorch does (which also counts
+    ``num_batches_tracked`` there; this module has no use for it).
 
     Args:
         num_features: features per row (the width of the layer before).
@@ -333,8 +349,8 @@ class BatchNorm1d(Module):
         self.eps, self.momentum = float(eps), float(momentum)
         self.weight = Tensor(np.ones(num_features, dtype=dtype), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(num_features, dtype=dtype), requires_grad=True) if affine else None
-        self.running_mean = np.zeros(num_features, dtype=dtype)
-        self.running_var = np.ones(num_features, dtype=dtype)
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
