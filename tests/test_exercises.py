@@ -506,3 +506,13 @@ def test_a_sentence_starting_with_code_keeps_its_case(tmp_path):
     text = text[:keepdims] + "keepdims=False)" + text[keepdims + len("keepdims=True)"):]
     diagnosis = check_file("engine", write(tmp_path, "engine", text))["sum_to_shape"].diagnosis
     assert "sum_to_shape(grad of shape" in diagnosis and "Sum_to_shape" not in diagnosis
+
+
+def test_the_summary_quotes_an_item_name_that_holds_a_comma():
+    from tinygrad_edu.exercises.report import FAIL, NOT_WRITTEN, PASS, ItemResult, Report, format_report
+
+    items = [ItemResult("sgd_step", PASS), ItemResult("train_epoch", FAIL),
+             ItemResult("train_epoch, with your sgd_step", FAIL), ItemResult("evaluate", NOT_WRITTEN)]
+    summary = format_report(Report("training-step", "step.py", items)).splitlines()[-1]
+    assert summary == ('1 of 4 items pass; FAIL: train_epoch, "train_epoch, with your sgd_step"; '
+                       "not written yet: evaluate")

@@ -119,8 +119,14 @@ def format_report(report: Report) -> str:
         todo = [item.item for item in report.items if item.status == NOT_WRITTEN]
         parts = [f"{report.passing} of {total} items pass"]
         if failing:
-            parts.append(f"FAIL: {', '.join(failing)}")
+            parts.append(f"FAIL: {_listed(failing)}")
         if todo:
-            parts.append(f"not written yet: {', '.join(todo)}")
+            parts.append(f"not written yet: {_listed(todo)}")
         lines.append("; ".join(parts))
     return "\n".join(lines)
+
+
+def _listed(names: list[str]) -> str:
+    """Item names separated by commas; a name holding a comma itself is quoted, so that it still reads as one:
+    ``train_epoch, "train_epoch, with your sgd_step"``."""
+    return ", ".join(f'"{name}"' if "," in name else name for name in names)
