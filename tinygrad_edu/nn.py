@@ -121,13 +121,11 @@ class Module:
         self.__dict__.setdefault("_buffer_names", []).append(name)
         object.__setattr__(self, name, array)
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
         """Yield ``(dotted name, array)`` for every buffer (:meth:`register_buffer`), sub-modules' included."""
-        for name in self.__dict__.get("_buffer_names", ()):
-            yield prefix + name, getattr(self, name)
-        for key, value in vars(self).items():
-            if isinstance(value, Module):
-                yield from value.named_buffers(prefix + key + ".")
+        for module_name, module in self.named_modules():
+            for name in module.__dict__.get("_buffer_names", ()):
+                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """Yield ``(dotted name, module)`` for this module (name ``prefix``, "" at the top) and every sub-module."""
@@ -201,21 +199,21 @@ class RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
-def _loadable(name: str, value: Any, param: np.ndarray) -> np.ndarray:
-    """``value`` in ``param``'s shape and dtype, or an error: no silent inf from 1e300 in float32, no strings."""
+def _loadable(name: str, value: Any, target: np.ndarray) -> np.ndarray:
+    """``value`` in ``target``'s shape and dtype, or an error: no silent inf from 1e300 in float32, no strings."""
     value = np.asarray(value)
     if value.dtype.kind not in "biuf":
         raise TypeError(f"load_state_dict: {name} holds {value.dtype} values, not numbers")
-    if value.shape != param.shape:
-        raise ValueError(f"load_state_dict: {name} has shape {value.shape}, the model expects {param.shape}")
+    if value.shape != target.shape:
+        raise ValueError(f"load_state_dict: {name} has shape {value.shape}, the model expects {target.shape}")
     with np.errstate(over="raise"):
         try:
-            return value.astype(param.dtype)
+            return value.astype(target.dtype)
         except FloatingPointError:
             finite = np.abs(value[np.isfinite(value)])
             raise ValueError(
-                f"load_state_dict: {name} holds values up to {finite.max():.3g}, beyond the largest {param.dtype} "
-                f"({np.finfo(param.dtype).max:.3g}); they would become inf. Was it saved from another model?"
+                f"load_state_dict: {name} holds values up to {finite.max():.3g}, beyond the largest {target.dtype} "
+                f"({np.finfo(target.dtype).max:.3g}); they would become inf. Was it saved from another model?"
             ) from None
 
 

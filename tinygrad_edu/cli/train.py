@@ -67,8 +67,8 @@ def check_memory(config: TrainConfig, train_images: int = 60_000) -> None:
 
     available_images = min(config.train_subset or train_images, train_images)
     batch = min(config.batch_size or available_images, available_images)  # a batch cannot exceed the data
-    # uint8 as read and the train/val split's copy; the validation and test images in float32
-    data_bytes = (train_images + 10_000) * 784 * (1 + 1) + (config.val_size + 10_000) * 784 * 4
+    # uint8 as read, the train/val split's copy of the training images, the validation and test images in float32
+    data_bytes = (train_images + 10_000 + train_images) * 784 + (config.val_size + 10_000) * 784 * 4
     evaluation = mlp_bytes(config.hidden, batch=2000)  # predict_in_chunks: 2,000 images at a time
     needed = data_bytes + max(mlp_bytes(config.hidden, batch=batch), evaluation)
     check_fits(needed, f"training 784-{config.hidden}-10 on batches of {batch}",

@@ -78,9 +78,6 @@ class FigureWorkers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __bool__(self) -> bool:
-        return bool(self._children)
-
     def draw(self, jobs: dict[str, FigureJob], scratch: Path) -> dict[str, str | None]:
         """Draw every job, shared out among the children (in this process if there are none); return
         ``{name: None, or the error that stopped it}``. The jobs' arrays go through ``.figure-*.npz`` files in

@@ -37,7 +37,7 @@ from numpy.typing import DTypeLike
 import tinygrad_edu.functional as F
 from tinygrad_edu import manual
 from tinygrad_edu.training.blas import with_blas_threads
-from tinygrad_edu.training.figure_workers import FigureJob, FigureWorkers, draw_here
+from tinygrad_edu.training.figure_workers import FigureJob, FigureWorkers
 from tinygrad_edu.training.health_monitor import OUTPUT_FILES as HEALTH_FILES
 from tinygrad_edu.training.health_monitor import HealthMonitor, health_figures
 from tinygrad_edu.errors import TinygradEduError, UsageError
@@ -456,7 +456,7 @@ def _write_files(result: TrainResult, out: Path, test_images: np.ndarray, test_l
     }
     for name, quantity in health_figures(result.health).items():  # none unless --health
         jobs[name] = FigureJob("health", out / f"{name}.png", values={"records": result.health, "quantity": quantity})
-    errors = workers.draw(jobs, out) if workers else {name: draw_here(job) for name, job in jobs.items()}
+    errors = (workers if workers is not None else FigureWorkers(count=0)).draw(jobs, out)
     for name, error in errors.items():
         if error is None:
             paths[name] = jobs[name].path

@@ -33,7 +33,7 @@ CHAIN_LENGTH = 100_000
 # SLOW_SMALL seconds at 1,000 ops (a hundred times a set-based loop's) is told from the square at 2,000 ops
 # (quadratic: 4 times) rather than at 8,000, which would make the student wait 64 times that.
 SMALL_CHAIN, SLOW_SMALL = 1_000, 0.2
-GROWTH = {"fast": 8, "slow": 2}
+GROWTH, SLOW_GROWTH = 8, 2
 A_SHAPE, B_SHAPE = (2, 3), (3,)  # the diamond's leaves: d = c * b broadcasts b along the first axis of c
 
 MISTAKES = {
@@ -215,7 +215,7 @@ def _on_chains(item: str, student: Callable[..., Any], advice: str) -> tuple[Ite
         if not outcome.ok:
             return _raised_on_chain(item, outcome), root, outcome
         small = min(small, seconds)
-    growth = GROWTH["slow" if small > SLOW_SMALL else "fast"]
+    growth = SLOW_GROWTH if small > SLOW_SMALL else GROWTH
     threshold, length = growth ** 1.5, growth * SMALL_CHAIN
     # The wall-time limit only stops a runaway: a quadratic cost is recognised from the CPU time used.
     large, root, outcome = _cpu_seconds_on_chain(student, length, max(2.0, 10 * threshold * small))
