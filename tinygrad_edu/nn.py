@@ -317,8 +317,11 @@ class BatchNorm1d(Module):
 
     In training mode each feature is normalised with the mean and the *biased* variance of the batch,
 
-    .. math:: \mu = \tfrac1N \textstyle\sum_n x_n, \quad \sigma^2 = \tfrac1N \sum_n (x_n - \mu)^2, \quad
-              y = \gamma\, \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,
+    .. math:: \begin{aligned}
+              \mu &= \tfrac1N \textstyle\sum_n x_n, \cr
+              \sigma^2 &= \tfrac1N \textstyle\sum_n (x_n - \mu)^2, \cr
+              y &= \gamma\, \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,
+              \end{aligned}
 
     and the running statistics move towards the batch's, the variance *unbiased* (:math:`\tfrac{N}{N-1}\sigma^2`):
     ``running = (1 - momentum) * running + momentum * batch``. In evaluation mode (:meth:`Module.eval`) the
